@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# The whole test suite: system packages, npm deps, typecheck, lint, build, then every test layer.
+# Installs what npm cannot (Debian's chromium, ffmpeg) when missing and running as root;
+# otherwise stops with a message naming the missing package. Never skips a test.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+missing=()
+[ -x /usr/bin/chromium ] || missing+=(chromium)
+command -v ffmpeg >/dev/null 2>&1 && command -v ffprobe >/dev/null 2>&1 || missing+=(ffmpeg)
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "test: installing Debian packages: ${missing[*]}"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  else
+    echo "test: missing Debian package(s): ${missing[*]}. Install them with: sudo apt-get install ${missing[*]}" >&2
+    exit 1
+  fi
+fi
+
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  echo "test: installing npm dependencies"
+  npm ci --no-audit --no-fund
+fi
+
+echo "test: typecheck"; npx tsc --noEmit -p tsconfig.json
+echo "test: lint"; npx eslint . && npx prettier --check . >/dev/null
+echo "test: build"; npm run build --silent
+echo "test: vitest"; npx vitest run "$@"

@@ -1,0 +1,111 @@
+import path from 'node:path';
+
+/** Everything Tribune can be configured with. One type, one defaults object, validated and frozen. */
+export interface TribuneConfig {
+  /** Public HTTP port (web app, API, WHIP, and the edge in embedded mode). */
+  port: number;
+  host: string;
+  /** Where Space metadata, HLS segments and recordings are written. */
+  dataDir: string;
+  /** HMAC secret for Space tokens; when empty, one is generated and kept in `<dataDir>/secret`. */
+  tokenSecret: string;
+  /** Origin base URL the edge fetches from (edge mode); in embedded mode the edge fetches itself. */
+  originUrl: string;
+  /** Base URL listeners use for HLS; empty means the same host, path /hls. */
+  publicEdgeUrl: string;
+  limits: {
+    maxSpeakers: number;
+    whipBodyBytes: number;
+    jsonBodyBytes: number;
+  };
+  hls: {
+    /** Part duration in 20 ms Opus frames (10 = 200 ms). */
+    partFrames: number;
+    /** Parts per segment (5 x 200 ms = 1 s). */
+    segmentParts: number;
+    /** Segments kept in the live playlist window. */
+    liveWindowSegments: number;
+    opusBitrate: number;
+  };
+  edge: {
+    /** Bytes of hot objects the edge keeps in memory. */
+    cacheBytes: number;
+    /** How long an edge waits on the origin before answering 502. */
+    originTimeoutMs: number;
+  };
+  media: {
+    /** Jitter allowance per speaker before the mixer drops the oldest audio, in 20 ms frames. */
+    maxBufferedFrames: number;
+  };
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+}
+
+export const DEFAULTS: TribuneConfig = {
+  port: 8080,
+  host: '0.0.0.0',
+  dataDir: path.resolve('data'),
+  tokenSecret: '',
+  originUrl: '',
+  publicEdgeUrl: '',
+  limits: { maxSpeakers: 13, whipBodyBytes: 32 * 1024, jsonBodyBytes: 16 * 1024 },
+  hls: { partFrames: 10, segmentParts: 5, liveWindowSegments: 12, opusBitrate: 32_000 },
+  edge: { cacheBytes: 256 * 1024 * 1024, originTimeoutMs: 10_000 },
+  media: { maxBufferedFrames: 6 },
+  logLevel: 'info',
+};
+
+type DeepPartial<T> = { [K in keyof T]?: T[K] extends object ? DeepPartial<T[K]> : T[K] };
+export type ConfigInput = DeepPartial<TribuneConfig>;
+
+function merge<T extends object>(base: T, over: DeepPartial<T> | undefined): T {
+  const out = { ...base } as Record<string, unknown>;
+  for (const [k, v] of Object.entries(over ?? {})) {
+    if (v === undefined) continue;
+    const b = (base as Record<string, unknown>)[k];
+    out[k] = b && typeof b === 'object' && !Array.isArray(b) ? merge(b as object, v as object) : v;
+  }
+  return out as T;
+}
+
+function deepFreeze<T>(o: T): Readonly<T> {
+  for (const v of Object.values(o as object)) if (v && typeof v === 'object') deepFreeze(v);
+  return Object.freeze(o);
+}
+
+/** Reads PORT, TRIBUNE_DATA_DIR, TRIBUNE_* from the environment. */
+export function configFromEnv(env: NodeJS.ProcessEnv = process.env): ConfigInput {
+  const num = (v: string | undefined): number | undefined =>
+    v === undefined || v === '' ? undefined : Number(v);
+  return {
+    port: num(env.PORT),
+    host: env.HOST || undefined,
+    dataDir: env.TRIBUNE_DATA_DIR ? path.resolve(env.TRIBUNE_DATA_DIR) : undefined,
+    tokenSecret: env.TRIBUNE_TOKEN_SECRET || undefined,
+    originUrl: env.TRIBUNE_ORIGIN_URL || undefined,
+    publicEdgeUrl: env.TRIBUNE_PUBLIC_EDGE_URL || undefined,
+    logLevel: (env.TRIBUNE_LOG_LEVEL as TribuneConfig['logLevel']) || undefined,
+  };
+}
+
+export function loadConfig(...inputs: ConfigInput[]): Readonly<TribuneConfig> {
+  const cfg = inputs.reduce<TribuneConfig>((acc, i) => merge(acc, i), DEFAULTS);
+  const problems: string[] = [];
+  const int = (name: string, v: number, min: number, max: number): void => {
+    if (!Number.isInteger(v) || v < min || v > max)
+      problems.push(`${name} must be an integer in [${min}, ${max}], got ${v}`);
+  };
+  int('port', cfg.port, 0, 65535);
+  int('limits.maxSpeakers', cfg.limits.maxSpeakers, 1, 13);
+  int('limits.whipBodyBytes', cfg.limits.whipBodyBytes, 1024, 1024 * 1024);
+  int('hls.partFrames', cfg.hls.partFrames, 5, 25);
+  int('hls.segmentParts', cfg.hls.segmentParts, 2, 20);
+  int('hls.liveWindowSegments', cfg.hls.liveWindowSegments, 3, 1000);
+  int('media.maxBufferedFrames', cfg.media.maxBufferedFrames, 1, 100);
+  const segSeconds = (cfg.hls.partFrames * cfg.hls.segmentParts * 20) / 1000;
+  if (segSeconds < 1 || segSeconds > 6) problems.push(`segment duration must be 1-6 s, got ${segSeconds} s`);
+  if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(cfg.logLevel))
+    problems.push(`logLevel ${cfg.logLevel} is not a pino level`);
+  if (cfg.originUrl && !/^https?:\/\//.test(cfg.originUrl)) problems.push(`originUrl must be an http(s) URL`);
+  if (problems.length) throw new Error(`Invalid Tribune config:\n  ${problems.join('\n  ')}`);
+  return deepFreeze(cfg);
+}

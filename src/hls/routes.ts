@@ -1,0 +1,147 @@
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import { isTribuneError, TribuneError } from '../errors.js';
+import type { HlsStore } from './store.js';
+
+export interface HlsOriginRoutesOptions {
+  lookup: (spaceId: string) => HlsStore | undefined | Promise<HlsStore | undefined>;
+}
+
+export const PLAYLIST_CONTENT_TYPE = 'application/vnd.apple.mpegurl';
+export const MEDIA_CONTENT_TYPE = 'video/mp4';
+
+export const CACHE_IMMUTABLE = 'public, max-age=31536000, immutable';
+/** Blocking responses are keyed by _HLS_msn/_HLS_part, so a short shared cache is safe. */
+export const CACHE_BLOCKING_PLAYLIST = 'public, max-age=2';
+export const CACHE_LIVE_PLAYLIST = 'public, max-age=1';
+export const CACHE_VOD_PLAYLIST = 'public, max-age=86400';
+const CACHE_ERROR = 'no-store';
+
+const SPACE_ID = /^[A-Za-z0-9_-]{1,64}$/;
+const SEG_FILE = /^(\d{1,12})\.m4s$/;
+const PART_FILE = /^(\d{1,12})\.(\d{1,4})\.m4s$/;
+
+interface SpaceParams {
+  id: string;
+}
+interface FileParams extends SpaceParams {
+  file: string;
+}
+
+function sendError(reply: FastifyReply, err: unknown, request: FastifyRequest): FastifyReply {
+  const te = isTribuneError(err) ? err : new TribuneError('INTERNAL', undefined, { cause: err });
+  if (te.status >= 500 && te.code !== 'HLS_NOT_AVAILABLE') request.log.error({ err }, 'HLS origin error');
+  return reply.code(te.status).header('cache-control', CACHE_ERROR).send(te.toJSON());
+}
+
+function asBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+/** An AbortSignal that fires when the client goes away before the response is written. */
+function clientGone(
+  request: FastifyRequest,
+  reply: FastifyReply,
+): { signal: AbortSignal; dispose: () => void } {
+  const ac = new AbortController();
+  // Since Node 16 request.raw 'close' fires once the (empty) GET body has been consumed, not when the client
+  // leaves; the response's 'close' before it was written is the reliable "client went away" signal.
+  const onClose = (): void => {
+    if (!reply.raw.writableEnded) ac.abort();
+  };
+  reply.raw.on('close', onClose);
+  request.raw.socket?.on('close', onClose);
+  return {
+    signal: ac.signal,
+    dispose: () => {
+      reply.raw.off('close', onClose);
+      request.raw.socket?.off('close', onClose);
+    },
+  };
+}
+
+/**
+ * LL-HLS origin for Spaces: master.m3u8, audio.m3u8 (blocking reload), init.mp4, seg/{msn}.m4s and
+ * part/{msn}.{part}.m4s under the caller's prefix.
+ */
+export function hlsOriginRoutes(opts: HlsOriginRoutesOptions): FastifyPluginAsync {
+  return async (app) => {
+    const storeFor = async (id: string): Promise<HlsStore> => {
+      if (!SPACE_ID.test(id)) throw new TribuneError('BAD_REQUEST', 'invalid Space id');
+      const store = await opts.lookup(id);
+      if (!store) throw new TribuneError('SPACE_NOT_FOUND');
+      return store;
+    };
+
+    /** Runs a handler with the client-disconnect signal; maps errors to the JSON error shape. */
+    const handle =
+      (
+        fn: (
+          store: HlsStore,
+          req: FastifyRequest,
+          reply: FastifyReply,
+          signal: AbortSignal,
+        ) => Promise<unknown>,
+      ) =>
+      async (req: FastifyRequest, reply: FastifyReply): Promise<unknown> => {
+        const gone = clientGone(req, reply);
+        try {
+          return await fn(await storeFor((req.params as SpaceParams).id), req, reply, gone.signal);
+        } catch (err) {
+          if (gone.signal.aborted) return reply; // client left: nothing to answer
+          return sendError(reply, err, req);
+        } finally {
+          gone.dispose();
+        }
+      };
+
+    app.get(
+      '/spaces/:id/master.m3u8',
+      handle(async (store, _req, reply) => {
+        const cache = store.ended ? CACHE_VOD_PLAYLIST : CACHE_LIVE_PLAYLIST;
+        return reply.type(PLAYLIST_CONTENT_TYPE).header('cache-control', cache).send(store.masterPlaylist());
+      }),
+    );
+
+    app.get(
+      '/spaces/:id/audio.m3u8',
+      handle(async (store, req, reply, signal) => {
+        const q = req.query as Record<string, unknown>;
+        const res = await store.playlist({ msn: q._HLS_msn, part: q._HLS_part }, signal);
+        const cache = res.ended
+          ? CACHE_VOD_PLAYLIST
+          : res.blocking
+            ? CACHE_BLOCKING_PLAYLIST
+            : CACHE_LIVE_PLAYLIST;
+        return reply.type(PLAYLIST_CONTENT_TYPE).header('cache-control', cache).send(res.body);
+      }),
+    );
+
+    app.get(
+      '/spaces/:id/init.mp4',
+      handle(async (store, _req, reply, signal) => {
+        const bytes = await store.init(signal);
+        return reply.type(MEDIA_CONTENT_TYPE).header('cache-control', CACHE_IMMUTABLE).send(asBuffer(bytes));
+      }),
+    );
+
+    app.get(
+      '/spaces/:id/seg/:file',
+      handle(async (store, req, reply, signal) => {
+        const m = SEG_FILE.exec((req.params as FileParams).file);
+        if (!m) throw new TribuneError('BAD_REQUEST', 'segment names are {msn}.m4s');
+        const bytes = await store.segment(Number(m[1]), signal);
+        return reply.type(MEDIA_CONTENT_TYPE).header('cache-control', CACHE_IMMUTABLE).send(asBuffer(bytes));
+      }),
+    );
+
+    app.get(
+      '/spaces/:id/part/:file',
+      handle(async (store, req, reply, signal) => {
+        const m = PART_FILE.exec((req.params as FileParams).file);
+        if (!m) throw new TribuneError('BAD_REQUEST', 'part names are {msn}.{part}.m4s');
+        const bytes = await store.part(Number(m[1]), Number(m[2]), signal);
+        return reply.type(MEDIA_CONTENT_TYPE).header('cache-control', CACHE_IMMUTABLE).send(asBuffer(bytes));
+      }),
+    );
+  };
+}

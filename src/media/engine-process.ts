@@ -1,0 +1,99 @@
+/**
+ * Entry point of the media engine child process. It owns libwebrtc and all CPU-heavy media work,
+ * so the HTTP process (control plane, edge) never waits behind it. Talks to its parent over IPC only.
+ */
+import { isTribuneError } from '../errors.js';
+import { FrameClock } from '../mix/clock.js';
+import { SpaceEngine } from './space-engine.js';
+import type { EngineEnvelope, EngineEvent, EngineMessage, EngineRequest, EngineStats } from './protocol.js';
+
+const spaces = new Map<string, SpaceEngine>();
+
+function send(msg: EngineMessage): void {
+  if (process.connected) process.send?.(msg);
+}
+const emit = (e: EngineEvent): void => send(e);
+
+const clock = new FrameClock({
+  periodMs: 20,
+  onTick: () => {
+    for (const s of spaces.values()) {
+      try {
+        s.tick();
+      } catch (err) {
+        // One Space's fault never stops the others.
+        console.error(`[engine] space ${s.spaceId} tick failed`, err);
+      }
+    }
+  },
+});
+
+function space(id: string): SpaceEngine {
+  const s = spaces.get(id);
+  if (!s) throw Object.assign(new Error('no such space'), { code: 'SPACE_NOT_FOUND' });
+  return s;
+}
+
+async function handle(req: EngineRequest): Promise<unknown> {
+  switch (req.op) {
+    case 'openSpace':
+      if (!spaces.has(req.spaceId)) spaces.set(req.spaceId, new SpaceEngine(req.spaceId, req.config, emit));
+      return { ok: true };
+    case 'closeSpace':
+      spaces.get(req.spaceId)?.close();
+      spaces.delete(req.spaceId);
+      return { ok: true };
+    case 'publish':
+      return { answerSdp: await space(req.spaceId).publish(req.speakerId, req.offerSdp) };
+    case 'unpublish':
+      space(req.spaceId).unpublish(req.speakerId);
+      return { ok: true };
+    case 'setMuted':
+      space(req.spaceId).setMuted(req.speakerId, req.muted);
+      return { ok: true };
+    case 'stats': {
+      const cpu = process.cpuUsage();
+      let speakers = 0;
+      for (const s of spaces.values()) speakers += s.speakerCount;
+      const stats: EngineStats = {
+        cpuUserUs: cpu.user,
+        cpuSystemUs: cpu.system,
+        spaces: spaces.size,
+        speakers,
+        ticks: clock.ticks,
+        lateTicks: clock.lateTicks,
+        skippedTicks: clock.skippedTicks,
+      };
+      return stats;
+    }
+  }
+}
+
+process.on('message', (raw: EngineEnvelope) => {
+  handle(raw.req).then(
+    (result) => send({ type: 'reply', id: raw.id, ok: true, result }),
+    (err: unknown) => {
+      const code = isTribuneError(err) ? err.code : ((err as { code?: string }).code ?? 'INTERNAL');
+      send({
+        type: 'reply',
+        id: raw.id,
+        ok: false,
+        error: { code, detail: isTribuneError(err) ? err.detail : String(err) },
+      });
+    },
+  );
+});
+
+function shutdown(): void {
+  clock.stop();
+  for (const s of spaces.values()) s.close();
+  spaces.clear();
+  process.exit(0);
+}
+// The parent going away (crash or exit) ends the engine too.
+process.on('disconnect', shutdown);
+process.on('SIGTERM', shutdown);
+process.on('SIGINT', () => undefined); // the parent decides when we stop
+
+clock.start();
+send({ type: 'ready' });

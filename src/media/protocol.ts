@@ -1,0 +1,63 @@
+/**
+ * Messages between the main (HTTP) process and the media engine child process.
+ * The engine owns every WebRTC peer, the mixers, Opus encoders and CMAF packagers;
+ * the main process only ever sees SDP, parts and levels.
+ */
+
+export interface SpaceMediaConfig {
+  partFrames: number;
+  opusBitrate: number;
+  maxBufferedFrames: number;
+  maxSpeakers: number;
+}
+
+export type EngineRequest =
+  | { op: 'openSpace'; spaceId: string; config: SpaceMediaConfig }
+  | { op: 'closeSpace'; spaceId: string }
+  | { op: 'publish'; spaceId: string; speakerId: string; offerSdp: string }
+  | { op: 'unpublish'; spaceId: string; speakerId: string }
+  | { op: 'setMuted'; spaceId: string; speakerId: string; muted: boolean }
+  | { op: 'stats' };
+
+export interface EngineResults {
+  openSpace: { ok: true };
+  closeSpace: { ok: true };
+  publish: { answerSdp: string };
+  unpublish: { ok: true };
+  setMuted: { ok: true };
+  stats: EngineStats;
+}
+
+export interface EngineStats {
+  cpuUserUs: number;
+  cpuSystemUs: number;
+  spaces: number;
+  speakers: number;
+  ticks: number;
+  lateTicks: number;
+  skippedTicks: number;
+}
+
+export interface SpeakerLevel {
+  speakerId: string;
+  level: number;
+  speaking: boolean;
+}
+
+export type EngineEvent =
+  | { type: 'init'; spaceId: string; bytes: Uint8Array }
+  | { type: 'part'; spaceId: string; bytes: Uint8Array; durationSec: number; programDateTimeMs: number }
+  | { type: 'levels'; spaceId: string; levels: SpeakerLevel[] }
+  | { type: 'speaker-gone'; spaceId: string; speakerId: string; reason: string }
+  | { type: 'ready' };
+
+export type EngineReply =
+  | { type: 'reply'; id: number; ok: true; result: unknown }
+  | { type: 'reply'; id: number; ok: false; error: { code: string; detail?: string } };
+
+export type EngineMessage = EngineEvent | EngineReply;
+
+export interface EngineEnvelope {
+  id: number;
+  req: EngineRequest;
+}

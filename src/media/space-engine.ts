@@ -1,0 +1,118 @@
+import { TribuneError } from '../errors.js';
+import { Mixer } from '../mix/mixer.js';
+import { SpeakerPeer } from '../rtc/peer.js';
+import { OpusEncoder } from '../hls/encoder.js';
+import { CmafPackager } from '../hls/cmaf.js';
+import type { EngineEvent, SpaceMediaConfig, SpeakerLevel } from './protocol.js';
+
+const FRAME_SAMPLES = 960;
+const LEVEL_EVERY_TICKS = 5; // 100 ms
+
+/**
+ * The media of one Space inside the engine: speaker peers -> mixer -> (program) Opus -> CMAF parts,
+ * and (mix-minus) back to each peer. Driven by the engine's shared 20 ms clock through tick().
+ */
+export class SpaceEngine {
+  private readonly mixer: Mixer;
+  private readonly peers = new Map<string, SpeakerPeer>();
+  private readonly encoder: OpusEncoder;
+  private readonly packager: CmafPackager;
+  private frameIndex = 0;
+  private readonly partStarts: number[] = [];
+  private closed = false;
+
+  constructor(
+    readonly spaceId: string,
+    private readonly config: SpaceMediaConfig,
+    private readonly emit: (e: EngineEvent) => void,
+  ) {
+    this.mixer = new Mixer({
+      maxSpeakers: config.maxSpeakers,
+      buffer: { maxBufferedFrames: config.maxBufferedFrames },
+    });
+    this.encoder = new OpusEncoder(config.opusBitrate);
+    this.packager = new CmafPackager({
+      partFrames: config.partFrames,
+      onInit: (bytes) => this.emit({ type: 'init', spaceId, bytes }),
+      onPart: (part) => {
+        const pdt = this.partStarts.shift() ?? Date.now();
+        this.emit({
+          type: 'part',
+          spaceId,
+          bytes: part.bytes,
+          durationSec: part.durationSec,
+          programDateTimeMs: pdt,
+        });
+      },
+    });
+  }
+
+  get speakerCount(): number {
+    return this.peers.size;
+  }
+
+  async publish(speakerId: string, offerSdp: string): Promise<string> {
+    if (this.closed) throw new TribuneError('SPACE_ENDED');
+    if (this.peers.size >= this.config.maxSpeakers) throw new TribuneError('SPACE_FULL');
+    if (this.peers.has(speakerId)) throw new TribuneError('BAD_REQUEST', 'speaker id in use');
+    if (this.mixer.addSpeaker(speakerId) === 'SPACE_FULL') throw new TribuneError('SPACE_FULL');
+    try {
+      const { peer, answerSdp } = await SpeakerPeer.answer(offerSdp, {
+        onFrame: (frame) => this.mixer.push(speakerId, frame),
+        onGone: (reason) => {
+          this.drop(speakerId);
+          this.emit({ type: 'speaker-gone', spaceId: this.spaceId, speakerId, reason });
+        },
+      });
+      if (this.closed) {
+        peer.close();
+        throw new TribuneError('SPACE_ENDED');
+      }
+      this.peers.set(speakerId, peer);
+      return answerSdp;
+    } catch (err) {
+      this.mixer.removeSpeaker(speakerId);
+      throw err;
+    }
+  }
+
+  unpublish(speakerId: string): void {
+    if (!this.peers.has(speakerId)) throw new TribuneError('SPEAKER_NOT_FOUND');
+    this.drop(speakerId);
+  }
+
+  setMuted(speakerId: string, muted: boolean): void {
+    if (!this.peers.has(speakerId)) throw new TribuneError('SPEAKER_NOT_FOUND');
+    this.mixer.setMuted(speakerId, muted);
+  }
+
+  /** One 20 ms step: mix, send mix-minus, encode and package the program. */
+  tick(): void {
+    if (this.closed) return;
+    const out = this.mixer.tick();
+    for (const s of out.speakers) this.peers.get(s.id)?.send(s.mixMinus);
+    if (this.frameIndex % this.config.partFrames === 0) this.partStarts.push(Date.now());
+    const packet = this.encoder.encode(out.program);
+    this.packager.push(packet, this.frameIndex * FRAME_SAMPLES);
+    this.frameIndex++;
+    if (this.frameIndex % LEVEL_EVERY_TICKS === 0 && this.peers.size > 0) {
+      const levels: SpeakerLevel[] = [];
+      for (const s of out.speakers) levels.push({ speakerId: s.id, level: s.level, speaking: s.speaking });
+      this.emit({ type: 'levels', spaceId: this.spaceId, levels });
+    }
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    for (const id of [...this.peers.keys()]) this.drop(id);
+    this.packager.flush();
+  }
+
+  private drop(speakerId: string): void {
+    const peer = this.peers.get(speakerId);
+    this.peers.delete(speakerId);
+    peer?.close();
+    this.mixer.removeSpeaker(speakerId);
+  }
+}

@@ -1,0 +1,173 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import fastifyStatic from '@fastify/static';
+import Fastify, {
+  LogController,
+  type FastifyError,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+} from 'fastify';
+import { collectDefaultMetrics, Gauge, Registry } from 'prom-client';
+import type { TribuneConfig } from '../config.js';
+import { EdgeCache } from '../edge/cache.js';
+import { HttpOriginLoader, type OriginLoader } from '../edge/origin-loader.js';
+import { edgeRoutes } from '../edge/routes.js';
+import { isTribuneError, TribuneError } from '../errors.js';
+import { hlsOriginRoutes } from '../hls/routes.js';
+import { MediaEngine } from '../media/engine.js';
+import { whipRoutes } from '../rtc/whip-routes.js';
+import { apiRoutes } from './api-routes.js';
+import { SpaceRegistry } from './spaces.js';
+import { loadSecret, TokenSigner } from './tokens.js';
+
+export interface Origin {
+  app: FastifyInstance;
+  registry: SpaceRegistry;
+  engine: MediaEngine;
+  metrics: Registry;
+  /** Starts listening; in embedded mode also points the built-in edge at this origin. */
+  listen(): Promise<string>;
+  close(): Promise<void>;
+}
+
+const WEB_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../dist/web');
+
+/** Maps every error to `{error:{code,message}}` with a stable code: Tribune's, fastify's, or INTERNAL. */
+export function errorHandler(
+  err: FastifyError | TribuneError,
+  req: FastifyRequest,
+  reply: FastifyReply,
+): FastifyReply {
+  let e: TribuneError;
+  if (isTribuneError(err)) e = err;
+  else if (err.validation) e = new TribuneError('BAD_REQUEST', err.message);
+  else if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') e = new TribuneError('BODY_TOO_LARGE');
+  else if (err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') e = new TribuneError('UNSUPPORTED_MEDIA_TYPE');
+  else if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500)
+    e = new TribuneError('BAD_REQUEST', err.message);
+  else {
+    req.log.error({ err }, 'unhandled error');
+    e = new TribuneError('INTERNAL');
+  }
+  return reply.code(e.status).send(e.toJSON());
+}
+
+/**
+ * The origin: control API, WHIP ingest, LL-HLS origin routes, and (embedded mode) a built-in edge at /hls
+ * plus the web app, all on one port.
+ */
+export async function createOrigin(
+  config: Readonly<TribuneConfig>,
+  opts: { embeddedEdge: boolean },
+): Promise<Origin> {
+  const app = Fastify({
+    logger: { level: config.logLevel },
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: config.limits.jsonBodyBytes,
+    trustProxy: true,
+  });
+  const log = app.log;
+  const metrics = new Registry();
+  collectDefaultMetrics({ register: metrics });
+  const engine = new MediaEngine();
+  await engine.start();
+  const registry = new SpaceRegistry(config, engine, log);
+  await registry.init();
+  const tokens = new TokenSigner(await loadSecret(config.tokenSecret, config.dataDir));
+
+  new Gauge({
+    name: 'tribune_media_cpu_seconds_total',
+    help: 'CPU seconds used by the media engine process (user + system)',
+    registers: [metrics],
+    async collect() {
+      const s = await engine.stats().catch(() => null);
+      if (s) this.set((s.cpuUserUs + s.cpuSystemUs) / 1e6);
+    },
+  });
+  new Gauge({
+    name: 'tribune_live_spaces',
+    help: 'Live Spaces on this origin',
+    registers: [metrics],
+    collect() {
+      this.set(registry.list().filter((s) => s.state === 'live').length);
+    },
+  });
+  const originRequests = new Gauge({
+    name: 'tribune_origin_hls_requests_total',
+    help: 'HLS requests the origin answered (edges collapse listeners into these)',
+    registers: [metrics],
+  });
+
+  app.setErrorHandler(errorHandler);
+
+  app.get('/healthz', async () => ({ ok: true }));
+  app.get('/metrics', async (_req, reply) => reply.type(metrics.contentType).send(await metrics.metrics()));
+
+  await app.register(apiRoutes({ registry, tokens }), { prefix: '/api' });
+  await app.register(whipRoutes({ registry, tokens, bodyLimit: config.limits.whipBodyBytes }), {
+    prefix: '/whip',
+  });
+  await app.register(
+    async (origin) => {
+      origin.addHook('onRequest', async () => {
+        originRequests.inc();
+      });
+      await origin.register(hlsOriginRoutes({ lookup: (id: string) => registry.store(id) }));
+    },
+    { prefix: '/origin' },
+  );
+
+  let loader: HttpOriginLoader | null = null;
+  if (opts.embeddedEdge) {
+    const lazy: OriginLoader = {
+      fetch: (p, signal) => {
+        if (!loader) return Promise.reject(new TribuneError('ORIGIN_UNAVAILABLE', 'not listening yet'));
+        return loader.fetch(p, signal);
+      },
+    };
+    const cache = new EdgeCache({ maxBytes: config.edge.cacheBytes });
+    await app.register(edgeRoutes({ loader: lazy, cache, registry: metrics }), { prefix: '/hls' });
+  }
+
+  if (existsSync(WEB_ROOT)) {
+    await app.register(fastifyStatic, { root: WEB_ROOT, wildcard: false, maxAge: '1h' });
+    app.setNotFoundHandler((req, reply) => {
+      const url = req.url.split('?')[0] ?? '';
+      if (req.method === 'GET' && !/^\/(api|whip|hls|origin|metrics)(\/|$)/.test(url) && !path.extname(url)) {
+        return reply.header('Cache-Control', 'no-cache').sendFile('index.html');
+      }
+      return reply.code(404).send(new TribuneError('NOT_FOUND').toJSON());
+    });
+  } else {
+    app.setNotFoundHandler((_req, reply) => reply.code(404).send(new TribuneError('NOT_FOUND').toJSON()));
+  }
+
+  let closed = false;
+  return {
+    app,
+    registry,
+    engine,
+    metrics,
+    async listen() {
+      const address = await app.listen({ port: config.port, host: config.host });
+      if (opts.embeddedEdge) {
+        const port = (app.server.address() as { port: number }).port;
+        loader = new HttpOriginLoader(`http://127.0.0.1:${port}`, {
+          timeoutMs: config.edge.originTimeoutMs,
+          registry: metrics,
+        });
+      }
+      return address;
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      await registry.endAll();
+      await app.close();
+      loader?.close();
+      await engine.close();
+    },
+  };
+}
