@@ -67,6 +67,8 @@ export async function createOrigin(
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: config.limits.jsonBodyBytes,
     trustProxy: true,
+    // Unknown properties are refused (400), not silently dropped.
+    ajv: { customOptions: { removeAdditional: false } },
   });
   const log = app.log;
   const metrics = new Registry();

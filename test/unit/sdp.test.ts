@@ -1,33 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { validateOffer } from '../../src/rtc/sdp.js';
 import { TribuneError } from '../../src/errors.js';
-
-/** A trimmed but realistic Chrome audio offer. */
-export const CHROME_OFFER = [
-  'v=0',
-  'o=- 4611731400430051336 2 IN IP4 127.0.0.1',
-  's=-',
-  't=0 0',
-  'a=group:BUNDLE 0',
-  'a=msid-semantic: WMS',
-  'm=audio 9 UDP/TLS/RTP/SAVPF 111 63 0',
-  'c=IN IP4 0.0.0.0',
-  'a=rtcp:9 IN IP4 0.0.0.0',
-  'a=candidate:1 1 udp 2122260223 127.0.0.1 50000 typ host generation 0',
-  'a=ice-ufrag:Ab12',
-  'a=ice-pwd:abcdefghijklmnopqrstuvwx',
-  'a=ice-options:trickle',
-  'a=fingerprint:sha-256 AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89',
-  'a=setup:actpass',
-  'a=mid:0',
-  'a=sendrecv',
-  'a=rtcp-mux',
-  'a=rtpmap:111 opus/48000/2',
-  'a=fmtp:111 minptime=10;useinbandfec=1',
-  'a=rtpmap:63 red/48000/2',
-  'a=rtpmap:0 PCMU/8000',
-  '',
-].join('\r\n');
+import { CHROME_OFFER } from '../fixtures/sdp.js';
 
 const code = (f: () => unknown): string => {
   try {
