@@ -1,4 +1,4 @@
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { TribuneError } from '../errors.js';
 import {
@@ -70,6 +70,9 @@ interface Waiter {
   check(): void;
 }
 
+/** Append-only index of completed segments, for rebuilding a replay after a crash. */
+const SEGMENT_INDEX = 'segments.jsonl';
+
 const consoleLog: HlsLogger = {
   error: (obj, msg) => console.error(msg, obj),
   warn: (obj, msg) => console.warn(msg, obj),
@@ -126,34 +129,45 @@ export class HlsStore {
     this.log = opts.log ?? consoleLog;
   }
 
-  /** Loads an ended Space (audio.m3u8 with EXT-X-ENDLIST, init.mp4, seg/*.m4s) written by a previous store. */
+  /**
+   * Loads a recorded Space for replay: from its final VOD playlist when it ended cleanly, otherwise
+   * (the process died while it was live) by rebuilding that playlist from the segment index.
+   */
   static async openReplay(dir: string, opts: Omit<HlsStoreOptions, 'dir'> = {}): Promise<HlsStore> {
-    let text: string;
     let init: Buffer;
     try {
-      [text, init] = await Promise.all([
-        readFile(path.join(dir, MEDIA_PLAYLIST_URI), 'utf8'),
-        readFile(path.join(dir, INIT_URI)),
-      ]);
+      init = await readFile(path.join(dir, INIT_URI));
     } catch (err) {
       throw new TribuneError('NOT_FOUND', `no HLS recording in ${dir}`, { cause: err });
     }
-    if (!/^#EXT-X-ENDLIST$/m.test(text))
-      throw new TribuneError('NOT_FOUND', `recording in ${dir} is not ended`);
     const store = new HlsStore({ ...opts, dir });
-    let pdt = 0;
-    let duration = 0;
-    for (const line of text.split('\n')) {
-      if (line.startsWith('#EXT-X-PROGRAM-DATE-TIME:')) pdt = Date.parse(line.slice(25));
-      else if (line.startsWith('#EXTINF:')) duration = Number.parseFloat(line.slice(8));
-      else {
-        const m = /^seg\/(\d+)\.m4s$/.exec(line);
-        if (m) store.history.push({ msn: Number(m[1]), durationSec: duration, programDateTimeMs: pdt });
+    const text = await readFile(path.join(dir, MEDIA_PLAYLIST_URI), 'utf8').catch(() => '');
+    if (/^#EXT-X-ENDLIST$/m.test(text)) {
+      let pdt = 0;
+      let duration = 0;
+      for (const line of text.split('\n')) {
+        if (line.startsWith('#EXT-X-PROGRAM-DATE-TIME:')) pdt = Date.parse(line.slice(25));
+        else if (line.startsWith('#EXTINF:')) duration = Number.parseFloat(line.slice(8));
+        else {
+          const m = /^seg\/(\d+)\.m4s$/.exec(line);
+          if (m) store.history.push({ msn: Number(m[1]), durationSec: duration, programDateTimeMs: pdt });
+        }
       }
+      store.cachedPlaylist = text;
+    } else {
+      const index = await readFile(path.join(dir, SEGMENT_INDEX), 'utf8').catch(() => '');
+      for (const line of index.split('\n')) {
+        const seg = parseIndexLine(line);
+        if (seg && seg.msn === (store.history.at(-1)?.msn ?? -1) + 1) store.history.push(seg);
+      }
+      if (store.history.length === 0)
+        throw new TribuneError('NOT_FOUND', `recording in ${dir} has no segments`);
+      store.isEnded = true;
+      store.enqueueWrite(MEDIA_PLAYLIST_URI, store.renderPlaylist(), true);
+      await store.writes;
     }
     store.initBytes = new Uint8Array(init.buffer, init.byteOffset, init.byteLength);
     store.isEnded = true;
-    store.cachedPlaylist = text;
     store.current = {
       msn: (store.history.at(-1)?.msn ?? -1) + 1,
       programDateTimeMs: 0,
@@ -332,6 +346,8 @@ export class HlsStore {
       programDateTimeMs: seg.programDateTimeMs,
     });
     this.enqueueWrite(segmentUri(seg.msn), seg.bytes);
+    // Appended after the segment itself is written: every index line names a segment on disk.
+    this.enqueueWrite(SEGMENT_INDEX, `${JSON.stringify(this.history.at(-1))}\n`, false, true);
     this.current = { msn: seg.msn + 1, programDateTimeMs: 0, parts: [], durationSec: 0 };
   }
 
@@ -368,7 +384,7 @@ export class HlsStore {
   }
 
   /** Serialised async disk writes; failures are logged and never reach the media path. */
-  private enqueueWrite(rel: string, data: Uint8Array | string, atomic = false): void {
+  private enqueueWrite(rel: string, data: Uint8Array | string, atomic = false, append = false): void {
     const file = path.join(this.dir, rel);
     this.writes = this.writes
       .then(async () => {
@@ -377,7 +393,9 @@ export class HlsStore {
           await mkdir(dir, { recursive: true });
           this.madeDirs.add(dir);
         }
-        if (atomic) {
+        if (append) {
+          await appendFile(file, data);
+        } else if (atomic) {
           await writeFile(`${file}.tmp`, data);
           await rename(`${file}.tmp`, file);
         } else {
@@ -386,4 +404,21 @@ export class HlsStore {
       })
       .catch((err: unknown) => this.log.error({ err, file }, 'HLS store disk write failed'));
   }
+}
+
+/** One line of the segment index (`segments.jsonl`); null for a torn or foreign line. */
+function parseIndexLine(line: string): PlaylistSegment | null {
+  try {
+    const v = JSON.parse(line) as Partial<PlaylistSegment>;
+    if (
+      Number.isSafeInteger(v.msn) &&
+      typeof v.durationSec === 'number' &&
+      v.durationSec > 0 &&
+      typeof v.programDateTimeMs === 'number'
+    )
+      return { msn: v.msn!, durationSec: v.durationSec, programDateTimeMs: v.programDateTimeMs };
+  } catch {
+    // torn write at a crash
+  }
+  return null;
 }

@@ -1,5 +1,6 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
+import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { ERRORS, TribuneError, type ErrorCode } from '../errors.js';
 import type {
@@ -16,6 +17,7 @@ type Events = {
 } & { exit: [code: number | null, signal: NodeJS.Signals | null] };
 
 const REQUEST_TIMEOUT_MS = 15_000;
+const ENGINE_NICE = -10;
 
 /**
  * The main process's handle on the media engine child process: the single owner of that wire.
@@ -43,6 +45,13 @@ export class MediaEngine extends EventEmitter<Events> {
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
     this.child = child;
+    // Audio is the one thing that must never starve: ask the OS to schedule the engine ahead of
+    // browsers, builds and the like. Needs CAP_SYS_NICE (root); without it the engine runs at normal priority.
+    try {
+      if (child.pid) os.setPriority(child.pid, ENGINE_NICE);
+    } catch {
+      // not permitted here
+    }
     this.ready = new Promise<void>((resolve, reject) => {
       const onEarlyExit = (code: number | null): void =>
         reject(new Error(`media engine exited early (${code})`));

@@ -17,6 +17,7 @@ import { edgeRoutes } from '../edge/routes.js';
 import { isTribuneError, TribuneError } from '../errors.js';
 import { hlsOriginRoutes } from '../hls/routes.js';
 import { MediaEngine } from '../media/engine.js';
+import type { EngineStats } from '../media/protocol.js';
 import { whipRoutes } from '../rtc/whip-routes.js';
 import { apiRoutes } from './api-routes.js';
 import { SpaceRegistry } from './spaces.js';
@@ -79,15 +80,43 @@ export async function createOrigin(
   await registry.init();
   const tokens = new TokenSigner(await loadSecret(config.tokenSecret, config.dataDir));
 
-  new Gauge({
-    name: 'tribune_media_cpu_seconds_total',
-    help: 'CPU seconds used by the media engine process (user + system)',
-    registers: [metrics],
-    async collect() {
-      const s = await engine.stats().catch(() => null);
-      if (s) this.set((s.cpuUserUs + s.cpuSystemUs) / 1e6);
-    },
-  });
+  // One engine stats request per scrape feeds every media gauge.
+  let statsAt = 0;
+  let stats: Promise<EngineStats | null> = Promise.resolve(null);
+  const engineStats = (): Promise<EngineStats | null> => {
+    if (Date.now() - statsAt > 500) {
+      statsAt = Date.now();
+      stats = engine.stats().catch(() => null);
+    }
+    return stats;
+  };
+  const mediaGauge = (name: string, help: string, pick: (s: EngineStats) => number): Gauge =>
+    new Gauge({
+      name,
+      help,
+      registers: [metrics],
+      async collect() {
+        const s = await engineStats();
+        if (s) this.set(pick(s));
+      },
+    });
+  mediaGauge(
+    'tribune_media_cpu_seconds_total',
+    'CPU seconds used by the media engine process',
+    (s) => (s.cpuUserUs + s.cpuSystemUs) / 1e6,
+  );
+  mediaGauge('tribune_media_ticks_total', '20 ms mixer ticks run', (s) => s.ticks);
+  mediaGauge(
+    'tribune_media_late_ticks_total',
+    'Mixer ticks that ran over half a frame late',
+    (s) => s.lateTicks,
+  );
+  mediaGauge(
+    'tribune_media_skipped_ticks_total',
+    'Mixer ticks skipped because the engine fell too far behind',
+    (s) => s.skippedTicks,
+  );
+  mediaGauge('tribune_media_speakers', 'Speakers connected to the media engine', (s) => s.speakers);
   new Gauge({
     name: 'tribune_live_spaces',
     help: 'Live Spaces on this origin',

@@ -166,7 +166,7 @@ describe('live audio: WHIP in, mix, LL-HLS out through the edge', () => {
       '3 s more of listener audio',
       () => pcm.reduce((n, p) => n + p.length, 0) >= samplesAtDrop + 3 * 48_000,
     );
-    listener.stop();
+    void listener.stop();
     const all = new Int16Array(pcm.reduce((n, p) => n + p.length, 0));
     let o = 0;
     for (const p of pcm) {

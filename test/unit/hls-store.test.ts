@@ -216,6 +216,27 @@ describe('HlsStore end and replay', () => {
     expect(await code(r.part(1, 0))).toBe('HLS_GONE');
   });
 
+  it('openReplay rebuilds the replay of a Space that never ended (crash) from its segment index', async () => {
+    const s = makeStore();
+    add(s, 12); // segments 0 and 1 complete, 2 in progress
+    await s.flushed();
+    // A torn last line, as a crash mid-append leaves it.
+    await writeFile(
+      path.join(dir, 'segments.jsonl'),
+      (await readFile(path.join(dir, 'segments.jsonl'), 'utf8')) + '{"msn":2,"dur',
+    );
+    const r = await HlsStore.openReplay(dir);
+    expect(r.ended).toBe(true);
+    const vod = (await r.playlist()).body;
+    expect(vod).toContain('#EXT-X-PLAYLIST-TYPE:VOD');
+    expect(vod.trimEnd().endsWith('#EXT-X-ENDLIST')).toBe(true);
+    expect(vod.match(/^seg\/\d+\.m4s$/gm)).toEqual(['seg/0.m4s', 'seg/1.m4s']);
+    expect(vod).toContain(`#EXT-X-PROGRAM-DATE-TIME:${new Date(T0 + 1000).toISOString()}`);
+    expect(Array.from(await r.segment(1))).toEqual([5, 6, 7, 8, 9].map((i) => i + (n - 12)));
+    // The rebuilt playlist is now on disk: the next start reads it directly.
+    expect(await readFile(path.join(dir, 'audio.m3u8'), 'utf8')).toBe(vod);
+  });
+
   it('openReplay refuses a missing or unfinished recording', async () => {
     expect(await code(HlsStore.openReplay(path.join(dir, 'nope')))).toBe('NOT_FOUND');
     await writeFile(path.join(dir, 'audio.m3u8'), '#EXTM3U\n');
