@@ -25,7 +25,7 @@ describe('bad input on the origin and the edge', () => {
 
   const whip = (
     spaceId: string,
-    body: string | Buffer,
+    body: string | Blob,
     headers: Record<string, string> = {},
   ): Promise<Response> =>
     fetch(`${server.url}/whip/${spaceId}`, {
@@ -66,7 +66,11 @@ describe('bad input on the origin and the edge', () => {
     const auth = { Authorization: `Bearer ${other.inviteToken}` };
     await expectError(await whip(other.id, 'not sdp at all', auth), 400, 'SDP_INVALID');
     await expectError(await whip(other.id, '', auth), 400, 'SDP_INVALID');
-    await expectError(await whip(other.id, Buffer.from([0xff, 0, 1, 2, 3]), auth), 400, 'SDP_INVALID');
+    await expectError(
+      await whip(other.id, new Blob([Uint8Array.of(0xff, 0, 1, 2, 3)]), auth),
+      400,
+      'SDP_INVALID',
+    );
     await expectError(
       await whip(other.id, CHROME_OFFER.replace('s=-', `s=${'A'.repeat(6000)}`), auth),
       400,
