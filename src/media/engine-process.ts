@@ -8,6 +8,7 @@ import { SpaceEngine } from './space-engine.js';
 import type { EngineEnvelope, EngineEvent, EngineMessage, EngineRequest, EngineStats } from './protocol.js';
 
 const spaces = new Map<string, SpaceEngine>();
+let closedUnderruns = 0;
 
 function send(msg: EngineMessage): void {
   if (process.connected) process.send?.(msg);
@@ -43,6 +44,7 @@ async function handle(req: EngineRequest): Promise<unknown> {
       if (!spaces.has(req.spaceId)) spaces.set(req.spaceId, new SpaceEngine(req.spaceId, req.config, emit));
       return { ok: true };
     case 'closeSpace':
+      closedUnderruns += spaces.get(req.spaceId)?.underruns ?? 0;
       spaces.get(req.spaceId)?.close();
       spaces.delete(req.spaceId);
       return { ok: true };
@@ -57,7 +59,11 @@ async function handle(req: EngineRequest): Promise<unknown> {
     case 'stats': {
       const cpu = process.cpuUsage();
       let speakers = 0;
-      for (const s of spaces.values()) speakers += s.speakerCount;
+      let underruns = closedUnderruns;
+      for (const s of spaces.values()) {
+        speakers += s.speakerCount;
+        underruns += s.underruns;
+      }
       const stats: EngineStats = {
         cpuUserUs: cpu.user,
         cpuSystemUs: cpu.system,
@@ -66,6 +72,7 @@ async function handle(req: EngineRequest): Promise<unknown> {
         ticks: clock.ticks,
         lateTicks: clock.lateTicks,
         skippedTicks: clock.skippedTicks,
+        underruns,
       };
       return stats;
     }

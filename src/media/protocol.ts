@@ -36,6 +36,8 @@ export interface EngineStats {
   ticks: number;
   lateTicks: number;
   skippedTicks: number;
+  /** Times a live speaker's jitter buffer ran dry (each inserts up to 20 ms of silence for them). */
+  underruns: number;
 }
 
 export interface SpeakerLevel {

@@ -20,6 +20,7 @@ export class SpaceEngine {
   private frameIndex = 0;
   private readonly partStarts: number[] = [];
   private closed = false;
+  private pastUnderruns = 0;
 
   constructor(
     readonly spaceId: string,
@@ -49,6 +50,13 @@ export class SpaceEngine {
 
   get speakerCount(): number {
     return this.peers.size;
+  }
+
+  /** Jitter-buffer underruns of the current speakers plus those who left. */
+  get underruns(): number {
+    let n = this.pastUnderruns;
+    for (const id of this.peers.keys()) n += this.mixer.bufferStats(id)?.underruns ?? 0;
+    return n;
   }
 
   async publish(speakerId: string, offerSdp: string): Promise<string> {
@@ -113,6 +121,7 @@ export class SpaceEngine {
     const peer = this.peers.get(speakerId);
     this.peers.delete(speakerId);
     peer?.close();
+    this.pastUnderruns += this.mixer.bufferStats(speakerId)?.underruns ?? 0;
     this.mixer.removeSpeaker(speakerId);
   }
 }

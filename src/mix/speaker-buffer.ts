@@ -15,7 +15,8 @@ export interface SpeakerBufferOptions {
   maxBufferedFrames?: number;
   /**
    * Frames held in reserve before the first pull (and after every underrun): pulling starts once
-   * `primeFrames + 1` frames are queued. Default 1.
+   * `primeFrames + 1` frames are queued. A multiple of 0.5 (libwebrtc delivers 10 ms at a time).
+   * Default 0.5: one 10 ms delivery in reserve, enough to absorb the engine's scheduling jitter.
    */
   primeFrames?: number;
   /** Depth (in frames) the queue is cut down to when it overflows. Default `max(primeFrames + 1, floor(max / 2))`, capped at max. */
@@ -79,13 +80,13 @@ export class SpeakerBuffer {
 
   constructor(opts: SpeakerBufferOptions = {}) {
     const max = opts.maxBufferedFrames ?? DEFAULTS.media.maxBufferedFrames;
-    const prime = opts.primeFrames ?? 1;
+    const prime = opts.primeFrames ?? 0.5;
     if (!Number.isInteger(max) || max < 1) throw new RangeError(`maxBufferedFrames must be an integer >= 1`);
-    if (!Number.isInteger(prime) || prime < 0) throw new RangeError(`primeFrames must be an integer >= 0`);
-    const catchUp = Math.min(max, opts.catchUpFrames ?? Math.max(prime + 1, Math.floor(max / 2)));
+    if (!Number.isInteger(prime * 2) || prime < 0) throw new RangeError(`primeFrames must be a multiple of 0.5 >= 0`);
+    const catchUp = Math.min(max, opts.catchUpFrames ?? Math.max(Math.ceil(prime + 1), Math.floor(max / 2)));
     this.limit = max * MIX_FRAME_SAMPLES;
     this.catchUp = Math.max(1, catchUp) * MIX_FRAME_SAMPLES;
-    this.primeSamples = Math.min(prime + 1, Math.max(max, 1)) * MIX_FRAME_SAMPLES;
+    this.primeSamples = Math.round(Math.min(prime + 1, Math.max(max, 1)) * MIX_FRAME_SAMPLES);
     this.cap = this.limit + MIX_FRAME_SAMPLES;
     this.ring = new Int16Array(this.cap);
   }

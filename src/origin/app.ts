@@ -116,6 +116,11 @@ export async function createOrigin(
     'Mixer ticks skipped because the engine fell too far behind',
     (s) => s.skippedTicks,
   );
+  mediaGauge(
+    'tribune_media_underruns_total',
+    'Times a speaker jitter buffer ran dry (late or lost audio from that speaker)',
+    (s) => s.underruns,
+  );
   mediaGauge('tribune_media_speakers', 'Speakers connected to the media engine', (s) => s.speakers);
   new Gauge({
     name: 'tribune_live_spaces',

@@ -140,7 +140,7 @@ describe('end to end in Chromium: two speakers, one listener, through the edge',
     expect(latency).toBeGreaterThan(0);
     const m = await scrapeMetrics(server.url);
     console.log(
-      `e2e: hls.js latency at the listener ${latency.toFixed(2)} s; mixer ticks ${m.get('tribune_media_ticks_total')}, late ${m.get('tribune_media_late_ticks_total')}, skipped ${m.get('tribune_media_skipped_ticks_total')}`,
+      `e2e: hls.js latency at the listener ${latency.toFixed(2)} s; mixer ticks ${m.get('tribune_media_ticks_total')}, late ${m.get('tribune_media_late_ticks_total')}, skipped ${m.get('tribune_media_skipped_ticks_total')}, speaker underruns ${m.get('tribune_media_underruns_total')}`,
     );
   }, 120_000);
 });

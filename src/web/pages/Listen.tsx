@@ -11,8 +11,9 @@ const UI_TICK_MS = 250;
 
 const HLS_CONFIG: Partial<HlsConfig> = {
   lowLatencyMode: true,
-  // Parts are 200 ms, segments 1 s: aim ~1 s behind the edge and speed up to 1.5x to get back there.
-  liveSyncDuration: 1.0,
+  // Parts are 200 ms, segments 1 s. Sit 0.8 s (four parts) behind the live edge, and speed up to 1.5x
+  // to get back there after a stall.
+  liveSyncDuration: 0.8,
   liveMaxLatencyDuration: 6,
   maxLiveSyncPlaybackRate: 1.5,
   backBufferLength: 30,
