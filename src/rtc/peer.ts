@@ -20,6 +20,14 @@ export interface SpeakerPeerEvents {
 
 const GATHER_TIMEOUT_MS = 2000;
 const DISCONNECT_GRACE_MS = 5000;
+/**
+ * A speaker whose RTP stops for this long is gone. WebRTC clients send audio packets all the time
+ * (silence while muted; with DTX, one every 400 ms), and a vanished client may never close its
+ * DTLS session, leaving ICE "connected" until consent checks fail much later.
+ */
+const MEDIA_TIMEOUT_MS = 3000;
+/** Time allowed for the first packet after the answer (ICE and DTLS on a slow network). */
+const FIRST_MEDIA_TIMEOUT_MS = 15_000;
 const HALF = 480; // 10 ms at 48 kHz
 
 /**
@@ -33,6 +41,9 @@ export class SpeakerPeer {
   private sink: InstanceType<typeof nonstandard.RTCAudioSink> | null = null;
   private readonly halves = [new Int16Array(HALF), new Int16Array(HALF)] as const;
   private disconnectTimer: NodeJS.Timeout | null = null;
+  private readonly mediaWatch: NodeJS.Timeout;
+  private lastPacketTs = -1;
+  private lastProgressAt = Date.now();
   private closed = false;
 
   private constructor(private readonly events: SpeakerPeerEvents) {
@@ -47,6 +58,7 @@ export class SpeakerPeer {
       this.sink = sink;
     };
     this.pc.onconnectionstatechange = () => this.onState(this.pc.connectionState);
+    this.mediaWatch = setInterval(() => this.checkMedia(), 1000);
   }
 
   /** Applies a WHIP offer and returns the complete (non-trickle) answer. */
@@ -100,6 +112,7 @@ export class SpeakerPeer {
     this.closed = true;
     if (this.disconnectTimer) clearTimeout(this.disconnectTimer);
     this.disconnectTimer = null;
+    clearInterval(this.mediaWatch);
     this.sink?.stop();
     this.track.stop();
     this.pc.onconnectionstatechange = null;
@@ -120,6 +133,20 @@ export class SpeakerPeer {
         if (this.pc.iceGatheringState === 'complete') done();
       };
     });
+  }
+
+  /** Arrival time of the speaker's last RTP packet, from the receiver (cheap; no getStats). */
+  private checkMedia(): void {
+    const receiver = this.pc.getReceivers().find((r) => r.track.kind === 'audio');
+    const ts = receiver?.getSynchronizationSources()[0]?.timestamp ?? -1;
+    const now = Date.now();
+    if (ts !== this.lastPacketTs) {
+      this.lastPacketTs = ts;
+      this.lastProgressAt = now;
+      return;
+    }
+    const limit = ts < 0 ? FIRST_MEDIA_TIMEOUT_MS : MEDIA_TIMEOUT_MS;
+    if (now - this.lastProgressAt > limit) this.gone('no-media');
   }
 
   private onState(state: RTCPeerConnectionState): void {

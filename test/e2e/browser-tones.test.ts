@@ -135,6 +135,28 @@ describe('end to end in Chromium: two speakers, one listener, through the edge',
     expect(median(atGuest.map((s) => toneMargin(s, 440)))).toBeGreaterThan(20);
     expect(median(atGuest.map((s) => toneMargin(s, 1000)))).toBeLessThan(6);
 
+    // The host mutes: their tone leaves the listener's audio, they stay on stage, and it comes back on unmute.
+    const tapLength = async (): Promise<number> => (await readTap(listener)).length;
+    const recent = async (from: number): Promise<TapSample[]> => (await readTap(listener)).slice(from);
+    await host.getByTestId('mute-button').click();
+    await expect.poll(() => host.getByTestId('mute-button').getAttribute('data-muted')).toBe('true');
+    let mark = await tapLength();
+    await listener.waitForFunction(
+      (n) => (window as unknown as { __tap: unknown[] }).__tap.length >= n + 100,
+      mark,
+    );
+    const muted = (await recent(mark)).slice(40); // the last 3 s of a 5 s mute (playback is ~1 s behind)
+    expect(median(muted.map((s) => toneMargin(s, 440)))).toBeLessThan(6);
+    expect(median(muted.map((s) => toneMargin(s, 1000)))).toBeGreaterThan(20);
+    await expect.poll(() => listener.getByTestId('speaker-row').count()).toBe(2);
+    await host.getByTestId('mute-button').click();
+    mark = await tapLength();
+    await listener.waitForFunction(
+      (n) => (window as unknown as { __tap: unknown[] }).__tap.length >= n + 60,
+      mark,
+    );
+    expect(median((await recent(mark)).slice(30).map((s) => toneMargin(s, 440)))).toBeGreaterThan(20);
+
     // The listener page shows a latency figure and the live state.
     const latency = Number(await listener.getByTestId('latency').getAttribute('data-latency'));
     expect(latency).toBeGreaterThan(0);

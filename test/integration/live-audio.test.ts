@@ -185,7 +185,7 @@ describe('live audio: WHIP in, mix, LL-HLS out through the edge', () => {
         };
         return v.speakers.length === 1;
       },
-      { timeoutMs: 40_000, intervalMs: 250 },
+      { timeoutMs: 10_000, intervalMs: 250 },
     );
   }, 60_000);
 
