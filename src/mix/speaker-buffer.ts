@@ -82,7 +82,8 @@ export class SpeakerBuffer {
     const max = opts.maxBufferedFrames ?? DEFAULTS.media.maxBufferedFrames;
     const prime = opts.primeFrames ?? 0.5;
     if (!Number.isInteger(max) || max < 1) throw new RangeError(`maxBufferedFrames must be an integer >= 1`);
-    if (!Number.isInteger(prime * 2) || prime < 0) throw new RangeError(`primeFrames must be a multiple of 0.5 >= 0`);
+    if (!Number.isInteger(prime * 2) || prime < 0)
+      throw new RangeError(`primeFrames must be a multiple of 0.5 >= 0`);
     const catchUp = Math.min(max, opts.catchUpFrames ?? Math.max(Math.ceil(prime + 1), Math.floor(max / 2)));
     this.limit = max * MIX_FRAME_SAMPLES;
     this.catchUp = Math.max(1, catchUp) * MIX_FRAME_SAMPLES;
