@@ -38,6 +38,12 @@ export interface TribuneConfig {
     maxBufferedFrames: number;
   };
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  /**
+   * OS scheduling priority (nice, -20..19) asked for the HTTP process and the media engine alike, so
+   * other work on the machine never starves live audio, and neither starves the other. Needs
+   * CAP_SYS_NICE for values below 0; without it Tribune runs at the priority it was given.
+   */
+  nice: number;
 }
 
 export const DEFAULTS: TribuneConfig = {
@@ -52,6 +58,7 @@ export const DEFAULTS: TribuneConfig = {
   edge: { cacheBytes: 256 * 1024 * 1024, originTimeoutMs: 10_000 },
   media: { maxBufferedFrames: 6 },
   logLevel: 'info',
+  nice: -10,
 };
 
 type DeepPartial<T> = { [K in keyof T]?: T[K] extends object ? DeepPartial<T[K]> : T[K] };
@@ -84,6 +91,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): ConfigInput
     originUrl: env.TRIBUNE_ORIGIN_URL || undefined,
     publicEdgeUrl: env.TRIBUNE_PUBLIC_EDGE_URL || undefined,
     logLevel: (env.TRIBUNE_LOG_LEVEL as TribuneConfig['logLevel']) || undefined,
+    nice: num(env.TRIBUNE_NICE),
   };
 }
 
@@ -101,6 +109,7 @@ export function loadConfig(...inputs: ConfigInput[]): Readonly<TribuneConfig> {
   int('hls.segmentParts', cfg.hls.segmentParts, 2, 20);
   int('hls.liveWindowSegments', cfg.hls.liveWindowSegments, 3, 1000);
   int('media.maxBufferedFrames', cfg.media.maxBufferedFrames, 1, 100);
+  int('nice', cfg.nice, -20, 19);
   const segSeconds = (cfg.hls.partFrames * cfg.hls.segmentParts * 20) / 1000;
   if (segSeconds < 1 || segSeconds > 6) problems.push(`segment duration must be 1-6 s, got ${segSeconds} s`);
   if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(cfg.logLevel))

@@ -17,7 +17,6 @@ type Events = {
 } & { exit: [code: number | null, signal: NodeJS.Signals | null] };
 
 const REQUEST_TIMEOUT_MS = 15_000;
-const ENGINE_NICE = -10;
 
 /**
  * The main process's handle on the media engine child process: the single owner of that wire.
@@ -34,6 +33,11 @@ export class MediaEngine extends EventEmitter<Events> {
   private ready: Promise<void> | null = null;
   private closing = false;
 
+  /** @param nice scheduling priority asked for the engine process (see TribuneConfig.nice) */
+  constructor(private readonly nice = 0) {
+    super();
+  }
+
   start(): Promise<void> {
     if (this.ready) return this.ready;
     const here = fileURLToPath(import.meta.url);
@@ -45,13 +49,7 @@ export class MediaEngine extends EventEmitter<Events> {
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
     this.child = child;
-    // Audio is the one thing that must never starve: ask the OS to schedule the engine ahead of
-    // browsers, builds and the like. Needs CAP_SYS_NICE (root); without it the engine runs at normal priority.
-    try {
-      if (child.pid) os.setPriority(child.pid, ENGINE_NICE);
-    } catch {
-      // not permitted here
-    }
+    if (child.pid) setNice(child.pid, this.nice);
     this.ready = new Promise<void>((resolve, reject) => {
       const onEarlyExit = (code: number | null): void =>
         reject(new Error(`media engine exited early (${code})`));
@@ -124,5 +122,15 @@ export class MediaEngine extends EventEmitter<Events> {
       });
       child.kill('SIGTERM');
     });
+  }
+}
+
+/** Asks for a scheduling priority; returns false where the OS refuses (no CAP_SYS_NICE). */
+export function setNice(pid: number, nice: number): boolean {
+  try {
+    if (os.getPriority(pid) !== nice) os.setPriority(pid, nice);
+    return true;
+  } catch {
+    return false;
   }
 }

@@ -16,7 +16,7 @@ import { HttpOriginLoader, type OriginLoader } from '../edge/origin-loader.js';
 import { edgeRoutes } from '../edge/routes.js';
 import { isTribuneError, TribuneError } from '../errors.js';
 import { hlsOriginRoutes } from '../hls/routes.js';
-import { MediaEngine } from '../media/engine.js';
+import { MediaEngine, setNice } from '../media/engine.js';
 import type { EngineStats } from '../media/protocol.js';
 import { whipRoutes } from '../rtc/whip-routes.js';
 import { apiRoutes } from './api-routes.js';
@@ -74,7 +74,11 @@ export async function createOrigin(
   const log = app.log;
   const metrics = new Registry();
   collectDefaultMetrics({ register: metrics });
-  const engine = new MediaEngine();
+  // Live audio must not starve behind other work on the machine; the HTTP process gets the same
+  // priority as the engine so that, under saturation, neither waits behind the other.
+  if (config.nice !== 0 && !setNice(process.pid, config.nice))
+    log.warn({ nice: config.nice }, 'could not raise scheduling priority (needs CAP_SYS_NICE)');
+  const engine = new MediaEngine(config.nice);
   await engine.start();
   const registry = new SpaceRegistry(config, engine, log);
   await registry.init();
