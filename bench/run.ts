@@ -226,7 +226,7 @@ function spawnLoad(cfg: LoadConfig): LoadChild {
     if (!m && !exited) {
       // out of time: stop connecting more speakers and measure with those that made it
       child.stdin!.write('halt\n');
-      m = await waitFor('ready', 45_000);
+      m = await waitFor('ready', 90_000);
     }
     if (!m) throw new Error('load child not ready (exited or timed out)');
     return m;
