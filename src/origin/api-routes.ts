@@ -1,5 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { TribuneError } from '../errors.js';
+import type { CreatedSpace } from './api-types.js';
 import type { SpaceRegistry } from './spaces.js';
 import { bearer, type TokenSigner } from './tokens.js';
 
@@ -39,7 +40,7 @@ export const apiRoutes =
         const i = Math.floor(Date.now() / 1000);
         const hostToken = tokens.sign({ s: record.id, r: 'host', i });
         const inviteToken = tokens.sign({ s: record.id, r: 'speaker', i });
-        return reply.code(201).send({
+        const created: CreatedSpace = {
           ...registry.view(record.id),
           hostToken,
           inviteToken,
@@ -47,7 +48,8 @@ export const apiRoutes =
           inviteUrl: `/join/${record.id}?invite=${inviteToken}`,
           listenUrl: `/listen/${record.id}`,
           whipUrl: `/whip/${record.id}`,
-        });
+        };
+        return reply.code(201).send(created);
       },
     );
 

@@ -7,30 +7,9 @@ import { TribuneError } from '../errors.js';
 import { HlsStore } from '../hls/store.js';
 import type { MediaEngine } from '../media/engine.js';
 import type { SpaceMediaConfig } from '../media/protocol.js';
+import type { SpaceRecord, SpaceView, SpeakerRole, SpeakerView } from './api-types.js';
 
-export type SpaceState = 'live' | 'ended';
-export type SpeakerRole = 'host' | 'speaker';
-
-export interface SpaceRecord {
-  id: string;
-  title: string;
-  state: SpaceState;
-  createdAt: string;
-  endedAt: string | null;
-}
-
-export interface SpeakerView {
-  id: string;
-  name: string;
-  role: SpeakerRole;
-  level: number;
-  speaking: boolean;
-}
-
-export interface SpaceView extends SpaceRecord {
-  playbackUrl: string;
-  speakers: SpeakerView[];
-}
+export type { SpaceRecord, SpaceState, SpaceView, SpeakerRole, SpeakerView } from './api-types.js';
 
 interface Space {
   record: SpaceRecord;

@@ -1,4 +1,5 @@
 import { lazy, Suspense } from 'react';
+import { StrokeIcon } from './components.js';
 import { HomePage } from './pages/Home.js';
 import { HostPage } from './pages/Host.js';
 import { JoinPage } from './pages/Join.js';
@@ -47,18 +48,10 @@ export function App() {
       <header className="topbar">
         <Link to="/" className="brand" aria-label="Tribune home">
           <span className="brand-mark" aria-hidden="true">
-            <svg
-              viewBox="0 0 24 24"
-              width="18"
-              height="18"
-              fill="none"
-              stroke="currentColor"
-              strokeWidth="2.2"
-              strokeLinecap="round"
-            >
+            <StrokeIcon size={18} strokeWidth={2.2}>
               <rect x="9" y="3" width="6" height="11" rx="3" />
               <path d="M5.5 11a6.5 6.5 0 0 0 13 0M12 17.5V21" />
-            </svg>
+            </StrokeIcon>
           </span>
           Tribune
         </Link>

@@ -1,39 +1,15 @@
 /** Typed fetch wrappers for the Tribune HTTP API (see docs/architecture.md). */
 
-export type SpaceState = 'live' | 'ended';
-export type SpeakerRole = 'host' | 'speaker';
+import type { CreatedSpace, SpaceView } from '../origin/api-types.js';
 
-export interface SpeakerView {
-  id: string;
-  name: string;
-  role: SpeakerRole;
-  /** Current audio level, 0..1. */
-  level: number;
-  speaking: boolean;
-}
-
-export interface SpaceView {
-  id: string;
-  title: string;
-  state: SpaceState;
-  createdAt: string | number;
-  endedAt: string | number | null;
-  playbackUrl: string;
-  speakers: SpeakerView[];
-}
-
-export interface CreatedSpace {
-  id: string;
-  title: string;
-  state: SpaceState;
-  hostToken: string;
-  inviteToken: string;
-  inviteUrl: string;
-  listenUrl: string;
-  hostUrl: string;
-  playbackUrl: string;
-  whipUrl: string;
-}
+export type {
+  CreatedSpace,
+  SpaceRecord,
+  SpaceState,
+  SpaceView,
+  SpeakerRole,
+  SpeakerView,
+} from '../origin/api-types.js';
 
 /** An error from the API (`{error:{code,message}}`) or from reaching it at all. */
 export class ApiError extends Error {

@@ -133,6 +133,61 @@ export function ErrorBox({
   );
 }
 
+/** A small secondary button (error-box and notice actions). */
+export function SmallButton({
+  onClick,
+  testId,
+  children,
+}: {
+  onClick: () => void;
+  testId?: string;
+  children: ReactNode;
+}) {
+  return (
+    <button type="button" className="btn btn-small" onClick={onClick} data-testid={testId}>
+      {children}
+    </button>
+  );
+}
+
+/** A labelled single-line text input. */
+export function TextField({
+  label,
+  testId,
+  placeholder,
+  maxLength,
+  value,
+  onChange,
+  autoComplete,
+  required,
+}: {
+  label: string;
+  testId: string;
+  placeholder: string;
+  maxLength: number;
+  value: string;
+  onChange: (value: string) => void;
+  autoComplete: string;
+  required?: boolean;
+}) {
+  return (
+    <label className="field">
+      <span className="field-label">{label}</span>
+      <input
+        data-testid={testId}
+        className="input"
+        type="text"
+        placeholder={placeholder}
+        maxLength={maxLength}
+        value={value}
+        onChange={(e) => onChange(e.target.value)}
+        autoComplete={autoComplete}
+        required={required}
+      />
+    </label>
+  );
+}
+
 async function copyText(text: string): Promise<boolean> {
   try {
     await navigator.clipboard.writeText(text);
@@ -191,23 +246,42 @@ export function ShareLink({
   );
 }
 
-export function MicIcon({ off = false }: { off?: boolean }) {
+/** A 24×24 outline icon drawn in the current text colour. */
+export function StrokeIcon({
+  size,
+  strokeWidth,
+  roundJoins = false,
+  children,
+}: {
+  size: number;
+  strokeWidth: number;
+  roundJoins?: boolean;
+  children: ReactNode;
+}) {
   return (
     <svg
       viewBox="0 0 24 24"
-      width="22"
-      height="22"
+      width={size}
+      height={size}
       aria-hidden="true"
       fill="none"
       stroke="currentColor"
-      strokeWidth="2"
+      strokeWidth={strokeWidth}
       strokeLinecap="round"
-      strokeLinejoin="round"
+      strokeLinejoin={roundJoins ? 'round' : undefined}
     >
+      {children}
+    </svg>
+  );
+}
+
+export function MicIcon({ off = false }: { off?: boolean }) {
+  return (
+    <StrokeIcon size={22} strokeWidth={2} roundJoins>
       <rect x="9" y="2" width="6" height="12" rx="3" />
       <path d="M5 10a7 7 0 0 0 14 0M12 17v4M8 21h8" />
       {off && <path d="M3 3l18 18" />}
-    </svg>
+    </StrokeIcon>
   );
 }
 

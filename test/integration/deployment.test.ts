@@ -9,23 +9,13 @@ import {
   whipUrlFor,
   type TribuneHandle,
 } from '../support/server.js';
-import { hasTone } from '../support/spectrum.js';
+import { concatPcm, hasTone } from '../support/spectrum.js';
 import { ToneGenerator } from '../support/tone.js';
 import { waitFor } from '../support/wait.js';
 import { NodeWhipClient } from '../support/whip-client.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-
-const concat = (chunks: Int16Array[]): Int16Array => {
-  const out = new Int16Array(chunks.reduce((n, c) => n + c.length, 0));
-  let o = 0;
-  for (const c of chunks) {
-    out.set(c, o);
-    o += c.length;
-  }
-  return out;
-};
 
 describe('origin and edge as separate processes', () => {
   const handles: TribuneHandle[] = [];
@@ -77,7 +67,7 @@ describe('origin and edge as separate processes', () => {
       await Promise.all(listeners.map((l) => l.stop()));
       const after = await scrapeMetrics(origin.url);
       const edgeAfter = await scrapeMetrics(edge.url);
-      for (const chunks of pcm) expect(hasTone(concat(chunks).subarray(-48_000), 660)).toBe(true);
+      for (const chunks of pcm) expect(hasTone(concatPcm(chunks).subarray(-48_000), 660)).toBe(true);
 
       const originRequests =
         after.get('tribune_origin_hls_requests_total')! - before.get('tribune_origin_hls_requests_total')!;

@@ -9,7 +9,7 @@ import {
   type CreatedSpace,
   type TribuneHandle,
 } from '../support/server.js';
-import { hasTone, longestSilenceMs } from '../support/spectrum.js';
+import { concatPcm, hasTone, longestSilenceMs } from '../support/spectrum.js';
 import { ToneGenerator } from '../support/tone.js';
 import { waitFor } from '../support/wait.js';
 import { NodeWhipClient } from '../support/whip-client.js';
@@ -167,12 +167,7 @@ describe('live audio: WHIP in, mix, LL-HLS out through the edge', () => {
       () => pcm.reduce((n, p) => n + p.length, 0) >= samplesAtDrop + 3 * 48_000,
     );
     void listener.stop();
-    const all = new Int16Array(pcm.reduce((n, p) => n + p.length, 0));
-    let o = 0;
-    for (const p of pcm) {
-      all.set(p, o);
-      o += p.length;
-    }
+    const all = concatPcm(pcm);
     const after = all.subarray(samplesAtDrop);
     expect(longestSilenceMs(after, 48000, 20, -40)).toBeLessThan(100);
     expect(hasTone(after.subarray(after.length - 48_000), 440)).toBe(true);

@@ -1,3 +1,4 @@
+import type { CreatedSpace } from '../../src/origin/api-types.js';
 /**
  * Start a real Tribune server (`node --import tsx src/cli.ts start`) as a child process on a free
  * 127.0.0.1 port with a fresh data dir, for integration tests, e2e and the benchmark.
@@ -157,19 +158,7 @@ export async function startTribune(opts: StartTribuneOptions = {}): Promise<Trib
   return { url, port: actualPort, dataDir, pid: child.pid!, child, stop, logs: () => log };
 }
 
-/** POST /api/spaces response (docs/architecture.md). */
-export interface CreatedSpace {
-  id: string;
-  title: string;
-  state: 'live' | 'ended';
-  hostToken: string;
-  inviteToken: string;
-  inviteUrl: string;
-  listenUrl: string;
-  hostUrl: string;
-  playbackUrl: string;
-  whipUrl: string;
-}
+export type { CreatedSpace };
 
 export async function createSpace(url: string, title: string): Promise<CreatedSpace> {
   const res = await fetch(`${url}/api/spaces`, {

@@ -9,7 +9,7 @@ import {
   saveName,
   type SpaceView,
 } from '../api.js';
-import { Avatar, ErrorBox } from '../components.js';
+import { Avatar, ErrorBox, SmallButton, TextField } from '../components.js';
 import { Link, navigate } from '../router.js';
 
 const LIST_POLL_MS = 3000;
@@ -81,33 +81,25 @@ export function HomePage() {
       </section>
 
       <form className="card create" onSubmit={onSubmit}>
-        <label className="field">
-          <span className="field-label">What do you want to talk about?</span>
-          <input
-            data-testid="create-title"
-            className="input"
-            type="text"
-            placeholder="Space title"
-            maxLength={120}
-            value={title}
-            onChange={(e) => setTitle(e.target.value)}
-            autoComplete="off"
-            required
-          />
-        </label>
-        <label className="field">
-          <span className="field-label">Your name</span>
-          <input
-            data-testid="create-name"
-            className="input"
-            type="text"
-            placeholder="Host"
-            maxLength={60}
-            value={name}
-            onChange={(e) => setName(e.target.value)}
-            autoComplete="nickname"
-          />
-        </label>
+        <TextField
+          label="What do you want to talk about?"
+          testId="create-title"
+          placeholder="Space title"
+          maxLength={120}
+          value={title}
+          onChange={setTitle}
+          autoComplete="off"
+          required
+        />
+        <TextField
+          label="Your name"
+          testId="create-name"
+          placeholder="Host"
+          maxLength={60}
+          value={name}
+          onChange={setName}
+          autoComplete="nickname"
+        />
         <button
           data-testid="create-button"
           className="btn btn-primary btn-block"
@@ -126,9 +118,7 @@ export function HomePage() {
         </div>
         {listError && !spaces && (
           <ErrorBox error={listError} title="Can't load Spaces">
-            <button type="button" className="btn btn-small" onClick={() => setReloadKey((k) => k + 1)}>
-              Try again
-            </button>
+            <SmallButton onClick={() => setReloadKey((k) => k + 1)}>Try again</SmallButton>
           </ErrorBox>
         )}
         {!spaces && !listError && <div className="skeleton" aria-label="Loading" />}

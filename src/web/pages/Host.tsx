@@ -1,23 +1,17 @@
 import { useEffect, useRef, useState } from 'react';
 import { ApiError, endSpace, loadHostToken, loadInviteUrl, loadName } from '../api.js';
-import { absoluteUrl, ErrorBox, MicIcon, ShareLink, SpeakerList, StatusPill } from '../components.js';
-import { usePublisher, useSpace } from '../hooks.js';
+import { absoluteUrl, ErrorBox, ShareLink, StatusPill } from '../components.js';
 import { Link } from '../router.js';
-import { resetHooks } from '../testHooks.js';
+import { OnStageSection, ReconnectButton, StageControls, StageNotices, useStage } from '../stage.js';
 
 export function HostPage({ id }: { id: string }) {
   const [token] = useState(() => loadHostToken(id));
   const [inviteUrl] = useState(() => loadInviteUrl(id));
-  const { space, error: spaceError } = useSpace(id, 250);
-  const { state, start, stop, reconnect, toggleMute, enableAudio } = usePublisher('host');
+  const { space, spaceError, state, start, stop, reconnect, toggleMute, enableAudio } = useStage(id, 'host');
   const [ending, setEnding] = useState(false);
   const [ended, setEnded] = useState(false);
   const [endError, setEndError] = useState<ApiError | null>(null);
   const started = useRef(false);
-
-  useEffect(() => {
-    resetHooks('host');
-  }, []);
 
   // Go on stage right away (the host arrived here by clicking "Start a Space").
   useEffect(() => {
@@ -96,43 +90,16 @@ export function HostPage({ id }: { id: string }) {
           title={state.phase === 'failed' ? 'Connection problem' : "Couldn't go on stage"}
         >
           {(state.phase === 'failed' || state.phase === 'error') && (
-            <button
-              type="button"
-              className="btn btn-small"
-              onClick={() => void reconnect()}
-              data-testid="reconnect-button"
-            >
-              Try again
-            </button>
+            <ReconnectButton onReconnect={reconnect} label="Try again" />
           )}
         </ErrorBox>
       )}
-      {state.phase === 'failed' && !state.error && !spaceEnded && (
-        <div className="notice">
-          <span>The audio connection dropped.</span>
-          <button
-            type="button"
-            className="btn btn-small"
-            onClick={() => void reconnect()}
-            data-testid="reconnect-button"
-          >
-            Reconnect
-          </button>
-        </div>
-      )}
-      {state.autoplayBlocked && (
-        <div className="notice">
-          <span>Tap to hear the other speakers.</span>
-          <button
-            type="button"
-            className="btn btn-small"
-            onClick={() => void enableAudio()}
-            data-testid="enable-audio"
-          >
-            Enable audio
-          </button>
-        </div>
-      )}
+      <StageNotices
+        state={state}
+        hideDropped={spaceEnded}
+        onReconnect={reconnect}
+        onEnableAudio={enableAudio}
+      />
       {endError && <ErrorBox error={endError} title="Couldn't end the Space" />}
 
       {spaceEnded ? (
@@ -165,28 +132,10 @@ export function HostPage({ id }: { id: string }) {
         </div>
       )}
 
-      <section className="section">
-        <div className="section-head">
-          <h2>On stage</h2>
-          {space && <span className="count">{space.speakers.length}</span>}
-        </div>
-        <SpeakerList speakers={space?.speakers ?? []} selfId={state.speakerId} />
-      </section>
+      <OnStageSection space={space} selfId={state.speakerId} />
 
       {!spaceEnded && (
-        <div className="controls">
-          <button
-            type="button"
-            className={`btn btn-round ${state.muted ? 'is-muted' : ''}`}
-            onClick={toggleMute}
-            disabled={!onStage}
-            aria-pressed={state.muted}
-            data-testid="mute-button"
-            data-muted={state.muted ? 'true' : 'false'}
-          >
-            <MicIcon off={state.muted} />
-            <span>{state.muted ? 'Unmute' : 'Mute'}</span>
-          </button>
+        <StageControls muted={state.muted} onToggleMute={toggleMute} muteDisabled={!onStage}>
           <button
             type="button"
             className="btn btn-danger"
@@ -196,7 +145,7 @@ export function HostPage({ id }: { id: string }) {
           >
             {ending ? 'Ending…' : 'End Space'}
           </button>
-        </div>
+        </StageControls>
       )}
     </div>
   );

@@ -1,18 +1,15 @@
 import { useEffect, useState, type FormEvent } from 'react';
 import { loadName, saveName } from '../api.js';
-import { ErrorBox, MicIcon, SpeakerList, StatusPill } from '../components.js';
-import { usePublisher, useSpace } from '../hooks.js';
+import { ErrorBox, MicIcon, StatusPill, TextField } from '../components.js';
 import { Link } from '../router.js';
-import { resetHooks } from '../testHooks.js';
+import { OnStageSection, ReconnectButton, StageControls, StageNotices, useStage } from '../stage.js';
 
 export function JoinPage({ id, invite }: { id: string; invite: string | null }) {
-  const { space, error: spaceError } = useSpace(id, 250);
-  const { state, start, stop, reconnect, toggleMute, enableAudio } = usePublisher('speaker');
+  const { space, spaceError, state, start, stop, reconnect, toggleMute, enableAudio } = useStage(
+    id,
+    'speaker',
+  );
   const [name, setName] = useState(loadName);
-
-  useEffect(() => {
-    resetHooks('speaker');
-  }, []);
 
   const ended = space?.state === 'ended';
 
@@ -64,16 +61,7 @@ export function JoinPage({ id, invite }: { id: string; invite: string | null }) 
 
       {state.error && (
         <ErrorBox error={state.error} title={phase === 'failed' ? 'Connection problem' : "Couldn't join"}>
-          {phase === 'failed' && (
-            <button
-              type="button"
-              className="btn btn-small"
-              onClick={() => void reconnect()}
-              data-testid="reconnect-button"
-            >
-              Reconnect
-            </button>
-          )}
+          {phase === 'failed' && <ReconnectButton onReconnect={reconnect} label="Reconnect" />}
           <Link className="btn btn-small btn-ghost" to={listenPath}>
             Listen instead
           </Link>
@@ -95,48 +83,19 @@ export function JoinPage({ id, invite }: { id: string; invite: string | null }) 
         <p className="muted small">Having trouble reaching the server… {spaceError.message}</p>
       )}
 
-      {phase === 'failed' && !state.error && (
-        <div className="notice">
-          <span>The audio connection dropped.</span>
-          <button
-            type="button"
-            className="btn btn-small"
-            onClick={() => void reconnect()}
-            data-testid="reconnect-button"
-          >
-            Reconnect
-          </button>
-        </div>
-      )}
-      {state.autoplayBlocked && (
-        <div className="notice">
-          <span>Tap to hear the other speakers.</span>
-          <button
-            type="button"
-            className="btn btn-small"
-            onClick={() => void enableAudio()}
-            data-testid="enable-audio"
-          >
-            Enable audio
-          </button>
-        </div>
-      )}
+      <StageNotices state={state} onReconnect={reconnect} onEnableAudio={enableAudio} />
 
       {!joined && !blocking && (
         <form className="card create" onSubmit={onJoin}>
-          <label className="field">
-            <span className="field-label">Your name</span>
-            <input
-              data-testid="join-name"
-              className="input"
-              type="text"
-              placeholder="Guest"
-              maxLength={60}
-              value={name}
-              onChange={(e) => setName(e.target.value)}
-              autoComplete="nickname"
-            />
-          </label>
+          <TextField
+            label="Your name"
+            testId="join-name"
+            placeholder="Guest"
+            maxLength={60}
+            value={name}
+            onChange={setName}
+            autoComplete="nickname"
+          />
           <button data-testid="join-button" className="btn btn-primary btn-block" type="submit">
             <MicIcon />
             {phase === 'closed' ? 'Rejoin as speaker' : 'Join as speaker'}
@@ -145,27 +104,10 @@ export function JoinPage({ id, invite }: { id: string; invite: string | null }) 
         </form>
       )}
 
-      <section className="section">
-        <div className="section-head">
-          <h2>On stage</h2>
-          {space && <span className="count">{space.speakers.length}</span>}
-        </div>
-        <SpeakerList speakers={space?.speakers ?? []} selfId={state.speakerId} />
-      </section>
+      <OnStageSection space={space} selfId={state.speakerId} />
 
       {joined && (
-        <div className="controls">
-          <button
-            type="button"
-            className={`btn btn-round ${state.muted ? 'is-muted' : ''}`}
-            onClick={toggleMute}
-            aria-pressed={state.muted}
-            data-testid="mute-button"
-            data-muted={state.muted ? 'true' : 'false'}
-          >
-            <MicIcon off={state.muted} />
-            <span>{state.muted ? 'Unmute' : 'Mute'}</span>
-          </button>
+        <StageControls muted={state.muted} onToggleMute={toggleMute}>
           <button
             type="button"
             className="btn btn-danger"
@@ -174,7 +116,7 @@ export function JoinPage({ id, invite }: { id: string; invite: string | null }) 
           >
             Leave
           </button>
-        </div>
+        </StageControls>
       )}
       {phase === 'closed' && (
         <p className="center">
