@@ -1,3 +1,4 @@
+import os from 'node:os';
 import path from 'node:path';
 
 /** Everything Tribune can be configured with. One type, one defaults object, validated and frozen. */
@@ -34,6 +35,8 @@ export interface TribuneConfig {
     originTimeoutMs: number;
   };
   media: {
+    /** Media engine processes (one JS thread each); Spaces are spread over them. */
+    engines: number;
     /** Jitter allowance per speaker before the mixer drops the oldest audio, in 20 ms frames. */
     maxBufferedFrames: number;
   };
@@ -56,7 +59,7 @@ export const DEFAULTS: TribuneConfig = {
   limits: { maxSpeakers: 13, whipBodyBytes: 32 * 1024, jsonBodyBytes: 16 * 1024 },
   hls: { partFrames: 10, segmentParts: 5, liveWindowSegments: 12, opusBitrate: 32_000 },
   edge: { cacheBytes: 256 * 1024 * 1024, originTimeoutMs: 10_000 },
-  media: { maxBufferedFrames: 6 },
+  media: { engines: Math.max(1, Math.min(8, os.availableParallelism())), maxBufferedFrames: 6 },
   logLevel: 'info',
   nice: -10,
 };
@@ -92,6 +95,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): ConfigInput
     publicEdgeUrl: env.TRIBUNE_PUBLIC_EDGE_URL || undefined,
     logLevel: (env.TRIBUNE_LOG_LEVEL as TribuneConfig['logLevel']) || undefined,
     nice: num(env.TRIBUNE_NICE),
+    media: { engines: num(env.TRIBUNE_MEDIA_ENGINES) } as ConfigInput['media'],
   };
 }
 
@@ -109,6 +113,7 @@ export function loadConfig(...inputs: ConfigInput[]): Readonly<TribuneConfig> {
   int('hls.segmentParts', cfg.hls.segmentParts, 2, 20);
   int('hls.liveWindowSegments', cfg.hls.liveWindowSegments, 3, 1000);
   int('media.maxBufferedFrames', cfg.media.maxBufferedFrames, 1, 100);
+  int('media.engines', cfg.media.engines, 1, 64);
   int('nice', cfg.nice, -20, 19);
   const segSeconds = (cfg.hls.partFrames * cfg.hls.segmentParts * 20) / 1000;
   if (segSeconds < 1 || segSeconds > 6) problems.push(`segment duration must be 1-6 s, got ${segSeconds} s`);

@@ -109,6 +109,7 @@ export class HlsStore {
   private initBytes: Uint8Array | undefined;
   private window: SegmentEntry[] = [];
   private current: SegmentEntry = { msn: 0, programDateTimeMs: 0, parts: [], durationSec: 0 };
+  private producedSec = 0;
   /** Metadata of every completed segment since the start, for the VOD playlist. */
   private history: PlaylistSegment[] = [];
   private lastPart: PartRef | undefined;
@@ -177,6 +178,11 @@ export class HlsStore {
     return store;
   }
 
+  /** Media time produced so far (live), in seconds: where a restarted packager must continue. */
+  get mediaDurationSec(): number {
+    return this.producedSec;
+  }
+
   get ended(): boolean {
     return this.isEnded;
   }
@@ -208,6 +214,7 @@ export class HlsStore {
     if (cur.parts.length === 0) cur.programDateTimeMs = p.programDateTimeMs;
     cur.parts.push({ bytes: p.bytes, durationSec: p.durationSec });
     cur.durationSec += p.durationSec;
+    this.producedSec += p.durationSec;
     const ref = { msn: cur.msn, part: cur.parts.length - 1 };
     this.lastPart = ref;
     if (cur.parts.length >= this.segmentParts) this.closeSegment();

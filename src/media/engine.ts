@@ -38,6 +38,11 @@ export class MediaEngine extends EventEmitter<Events> {
     super();
   }
 
+  /** The engine process id, while it runs. */
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
   start(): Promise<void> {
     if (this.ready) return this.ready;
     const here = fileURLToPath(import.meta.url);

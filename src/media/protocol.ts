@@ -9,6 +9,8 @@ export interface SpaceMediaConfig {
   opusBitrate: number;
   maxBufferedFrames: number;
   maxSpeakers: number;
+  /** Where the Space's media timeline starts, in 48 kHz samples (non-zero when an engine takes over a live Space). */
+  timelineStartSamples: number;
 }
 
 export type EngineRequest =

@@ -101,7 +101,7 @@ export class SpaceEngine {
     for (const s of out.speakers) this.peers.get(s.id)?.send(s.mixMinus);
     if (this.frameIndex % this.config.partFrames === 0) this.partStarts.push(Date.now());
     const packet = this.encoder.encode(out.program);
-    this.packager.push(packet, this.frameIndex * FRAME_SAMPLES);
+    this.packager.push(packet, this.config.timelineStartSamples + this.frameIndex * FRAME_SAMPLES);
     this.frameIndex++;
     if (this.frameIndex % LEVEL_EVERY_TICKS === 0 && this.peers.size > 0) {
       const levels: SpeakerLevel[] = [];

@@ -16,7 +16,8 @@ import { HttpOriginLoader, type OriginLoader } from '../edge/origin-loader.js';
 import { edgeRoutes } from '../edge/routes.js';
 import { isTribuneError, TribuneError } from '../errors.js';
 import { hlsOriginRoutes } from '../hls/routes.js';
-import { MediaEngine, setNice } from '../media/engine.js';
+import { setNice } from '../media/engine.js';
+import { EnginePool } from '../media/pool.js';
 import type { EngineStats } from '../media/protocol.js';
 import { whipRoutes } from '../rtc/whip-routes.js';
 import { apiRoutes } from './api-routes.js';
@@ -26,7 +27,7 @@ import { loadSecret, TokenSigner } from './tokens.js';
 export interface Origin {
   app: FastifyInstance;
   registry: SpaceRegistry;
-  engine: MediaEngine;
+  engine: EnginePool;
   metrics: Registry;
   /** Starts listening; in embedded mode also points the built-in edge at this origin. */
   listen(): Promise<string>;
@@ -78,7 +79,7 @@ export async function createOrigin(
   // priority as the engine so that, under saturation, neither waits behind the other.
   if (config.nice !== 0 && !setNice(process.pid, config.nice))
     log.warn({ nice: config.nice }, 'could not raise scheduling priority (needs CAP_SYS_NICE)');
-  const engine = new MediaEngine(config.nice);
+  const engine = new EnginePool(config.media.engines, config.nice);
   await engine.start();
   const registry = new SpaceRegistry(config, engine, log);
   await registry.init();

@@ -5,7 +5,7 @@ import type { FastifyBaseLogger as Logger } from 'fastify';
 import type { TribuneConfig } from '../config.js';
 import { TribuneError } from '../errors.js';
 import { HlsStore } from '../hls/store.js';
-import type { MediaEngine } from '../media/engine.js';
+import type { EnginePool } from '../media/pool.js';
 import type { SpaceMediaConfig } from '../media/protocol.js';
 import type { SpaceRecord, SpaceView, SpeakerRole, SpeakerView } from './api-types.js';
 
@@ -29,7 +29,7 @@ export class SpaceRegistry {
 
   constructor(
     private readonly config: Readonly<TribuneConfig>,
-    private readonly engine: MediaEngine,
+    private readonly engine: EnginePool,
     private readonly log: Logger,
   ) {
     this.root = path.join(config.dataDir, 'spaces');
@@ -56,11 +56,17 @@ export class SpaceRegistry {
       this.log.info({ space: e.spaceId, speaker: e.speakerId, reason: e.reason }, 'speaker gone');
       this.spaces.get(e.spaceId)?.speakers.delete(e.speakerId);
     });
-    engine.on('exit', (code, signal) => {
-      this.log.error({ code, signal }, 'media engine exited; live Spaces lose their speakers');
-      for (const space of this.spaces.values()) {
+    engine.on('engine-exit', (spaceIds, code, signal) => {
+      this.log.error(
+        { code, signal, spaces: spaceIds },
+        'a media engine exited; its Spaces lose their speakers',
+      );
+      for (const id of spaceIds) {
+        const space = this.spaces.get(id);
+        if (!space) continue;
         space.speakers.clear();
-        if (space.record.state === 'live') void this.openMedia(space.record.id).catch(() => undefined);
+        // The Space goes on in a fresh engine, its media timeline continuing where it stopped.
+        if (space.record.state === 'live') void this.openMedia(id).catch(() => undefined);
       }
     });
   }
@@ -184,8 +190,10 @@ export class SpaceRegistry {
     };
   }
 
-  private mediaConfig(): SpaceMediaConfig {
+  private mediaConfig(id: string): SpaceMediaConfig {
+    const produced = this.spaces.get(id)?.store.mediaDurationSec ?? 0;
     return {
+      timelineStartSamples: Math.round(produced * 48_000),
       partFrames: this.config.hls.partFrames,
       opusBitrate: this.config.hls.opusBitrate,
       maxBufferedFrames: this.config.media.maxBufferedFrames,
@@ -194,7 +202,7 @@ export class SpaceRegistry {
   }
 
   private async openMedia(id: string): Promise<void> {
-    await this.engine.request({ op: 'openSpace', spaceId: id, config: this.mediaConfig() });
+    await this.engine.request({ op: 'openSpace', spaceId: id, config: this.mediaConfig(id) });
   }
 
   private newStore(id: string): HlsStore {

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { afterAll, describe, expect, it } from 'vitest';
 import { fetchAllPcm, LlHlsListener } from '../support/llhls-client.js';
 import {
@@ -9,7 +10,7 @@ import {
   whipUrlFor,
   type TribuneHandle,
 } from '../support/server.js';
-import { concatPcm, hasTone } from '../support/spectrum.js';
+import { concatPcm, hasTone, longestSilenceMs } from '../support/spectrum.js';
 import { ToneGenerator } from '../support/tone.js';
 import { waitFor } from '../support/wait.js';
 import { NodeWhipClient } from '../support/whip-client.js';
@@ -135,6 +136,81 @@ describe('restarts', () => {
       }
     } finally {
       rmSync(dataDir, { recursive: true, force: true });
+    }
+  }, 90_000);
+});
+
+describe('several media engines', () => {
+  it('an engine crash costs only its own Spaces their speakers; the others never notice', async () => {
+    const server = await startTribune({ env: { TRIBUNE_MEDIA_ENGINES: '2' } });
+    const speakers: NodeWhipClient[] = [];
+    try {
+      const engines = execFileSync('pgrep', ['-P', String(server.pid), '-f', 'engine-process'], {
+        encoding: 'utf8',
+      })
+        .trim()
+        .split('\n')
+        .map(Number);
+      expect(engines).toHaveLength(2);
+      const spaces = [await createSpace(server.url, 'One'), await createSpace(server.url, 'Two')];
+      for (const [i, s] of spaces.entries()) {
+        const c = new NodeWhipClient({ record: false });
+        speakers.push(c);
+        await c.publish({
+          whipUrl: whipUrlFor(server.url, s.id, `S${i}`),
+          token: s.hostToken,
+          source: new ToneGenerator({ freqHz: 500 + 300 * i, amplitude: 0.3 }),
+        });
+      }
+      const listeners = spaces.map((s) => new LlHlsListener({ masterUrl: edgeMasterUrl(server.url, s.id) }));
+      const pcm = listeners.map(() => [] as Int16Array[]);
+      listeners.forEach((l, i) => {
+        l.onPcm = (p) => pcm[i]!.push(p);
+        void l.done.catch(() => undefined);
+      });
+      await Promise.all(listeners.map((l) => l.started));
+      const total = (i: number): number => pcm[i]!.reduce((n, c) => n + c.length, 0);
+      await waitFor('2 s at both listeners', () => total(0) >= 2 * 48_000 && total(1) >= 2 * 48_000);
+
+      process.kill(engines[0]!, 'SIGKILL');
+      const speakersOf = async (id: string): Promise<number> =>
+        ((await (await fetch(`${server.url}/api/spaces/${id}`)).json()) as { speakers: unknown[] }).speakers
+          .length;
+      const counts = await waitFor('one Space to lose its speaker', async () => {
+        const c = await Promise.all(spaces.map((s) => speakersOf(s.id)));
+        return c.includes(0) ? c : null;
+      });
+      expect(counts.sort()).toEqual([0, 1]);
+      const hit = (await speakersOf(spaces[0]!.id)) === 0 ? 0 : 1;
+      const spared = 1 - hit;
+
+      // The spared Space's listener heard no gap; the hit Space plays on (silence) in a fresh engine.
+      const at = [total(0), total(1)];
+      await waitFor(
+        '3 s more at both listeners',
+        () => total(0) >= at[0]! + 3 * 48_000 && total(1) >= at[1]! + 3 * 48_000,
+        {
+          timeoutMs: 20_000,
+        },
+      );
+      await Promise.all(listeners.map((l) => l.stop()));
+      const sparedPcm = concatPcm(pcm[spared]!).subarray(at[spared]! - 24_000); // from 0.5 s before the kill
+      expect(longestSilenceMs(sparedPcm, 48_000, 20, -40)).toBeLessThan(60);
+      expect(hasTone(sparedPcm, 500 + 300 * spared)).toBe(true);
+      expect(listeners[hit]!.missedParts).toBe(0);
+
+      // The hit Space takes speakers again.
+      const again = new NodeWhipClient({ record: false });
+      speakers.push(again);
+      await again.publish({
+        whipUrl: whipUrlFor(server.url, spaces[hit]!.id, 'Back'),
+        token: spaces[hit]!.hostToken,
+        source: new ToneGenerator({ freqHz: 1200, amplitude: 0.3 }),
+      });
+      expect(await speakersOf(spaces[hit]!.id)).toBe(1);
+    } finally {
+      for (const c of speakers) c.abruptClose();
+      await server.stop();
     }
   }, 90_000);
 });
