@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dominantFrequency } from '../../src/mix/goertzel.js';
 import { readBoxes } from '../support/fmp4.js';
 import { LlHlsListener, fetchAllPcm, parseMediaPlaylist } from '../support/llhls-client.js';
+import { waitFor } from '../support/wait.js';
 import { concatPcm } from '../support/spectrum.js';
 
 const PART_MS = 200;
@@ -157,11 +158,12 @@ describe('LlHlsListener against a toy LL-HLS origin', () => {
   it('plays parts in order from the live edge, as soon as they exist, and decodes them', async () => {
     const origin = toyOrigin(init, fragments);
     const master = await listen(origin.server);
-    await new Promise((r) => setTimeout(r, 1100)); // a few parts exist already
+    // a few parts exist already, so the listener must start at the live edge, not the window's start
+    await waitFor('5 parts published', () => performance.now() - origin.t0 >= 5 * PART_MS + 100);
     const got: { pcm: Int16Array; t: number; id: string }[] = [];
     const l = new LlHlsListener({ masterUrl: master, onPcm: (pcm, t, id) => got.push({ pcm, t, id }) });
     await l.started;
-    await new Promise((r) => setTimeout(r, 1500));
+    await waitFor('7 parts played', () => got.length >= 7);
     await l.stop();
     expect(got.length).toBeGreaterThanOrEqual(6);
     expect(l.missedParts).toBe(0);
@@ -186,8 +188,7 @@ describe('LlHlsListener against a toy LL-HLS origin', () => {
     const origin = toyOrigin(init, fragments, { endAfterParts: 10 });
     const master = await listen(origin.server);
     await expect(fetchAllPcm(master)).rejects.toThrow(/ENDLIST/);
-    await new Promise((r) => setTimeout(r, 2100));
-    const vod = await fetchAllPcm(master);
+    const vod = await waitFor('the toy Space to end', () => fetchAllPcm(master).catch(() => null));
     expect(vod.segments).toBe(2);
     expect(vod.durationSec).toBe(2);
     expect(vod.pcm.length).toBe(2 * 48_000 - (vod.init.preSkip ?? 0));

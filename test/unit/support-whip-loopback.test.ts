@@ -1,3 +1,4 @@
+import { waitFor } from '../support/wait.js';
 import { performance } from 'node:perf_hooks';
 import wrtc from '@roamhq/wrtc';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -62,12 +63,12 @@ describe('NodeWhipClient media path (wrtc loopback, no server)', () => {
     await client.connect(tone, answerer.exchange);
     expect(client.speakerId).toBe('spk1');
 
-    // let audio flow, then burst
-    await new Promise((r) => setTimeout(r, 1000));
+    // let audio flow (0.5 s at the answerer), then burst
+    await waitFor('audio at the answerer', () => answerer.frames.length >= 50);
     const det = new OnsetDetector({ freq: 1000, threshold: 0.05 });
     const startIdx = answerer.frames.length;
     tone.startBurst(300);
-    await new Promise((r) => setTimeout(r, 1000));
+    await waitFor('0.6 s after the burst', () => answerer.frames.length >= startIdx + 60);
     const received = answerer.frames.slice(startIdx).filter((f) => f.rate === 48_000);
     let onsetT: number | undefined;
     for (const f of received) {
