@@ -199,21 +199,6 @@ export class OnsetDetector {
   }
 }
 
-/** First onset of the tone in a sequence of timed frames, or undefined. */
-export function findBurstOnset(
-  frames: readonly TimedPcm[],
-  freq: number,
-  threshold: number,
-  opts: Omit<OnsetDetectorOptions, 'freq' | 'threshold'> = {},
-): Onset | undefined {
-  const det = new OnsetDetector({ ...opts, freq, threshold });
-  for (const f of frames) {
-    const o = det.push(f.pcm, f.t);
-    if (o) return o;
-  }
-  return undefined;
-}
-
 /** Every onset (rising edge, re-armed after rearmMs of quiet) in a sequence of timed frames. */
 export function findBurstOnsets(
   frames: readonly TimedPcm[],

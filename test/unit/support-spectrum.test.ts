@@ -5,7 +5,6 @@ import { describe, expect, it } from 'vitest';
 import {
   OnsetDetector,
   concatPcm,
-  findBurstOnset,
   findBurstOnsets,
   hasTone,
   longestSilenceMs,
@@ -120,14 +119,14 @@ describe('spectrum helpers', () => {
     const frames: TimedPcm[] = [];
     for (let i = 0; i < pcm.length; i += 960)
       frames.push({ pcm: pcm.subarray(i, i + 960), t: 1000 + (i / 960) * 20 });
-    const first = findBurstOnset(frames, 1000, 0.1);
+    const first = findBurstOnsets(frames, 1000, 0.1)[0];
     expect(first).toBeDefined();
     expect(first!.frameIndex).toBe(6); // 130 ms is in the 7th 20 ms frame
     expect(first!.t).toBe(1120);
     const all = findBurstOnsets(frames, 1000, 0.1);
     expect(all.map((o) => o.frameIndex)).toEqual([6, 31, 56, 81]);
     // the wrong frequency is not detected
-    expect(findBurstOnset(frames, 2000, 0.1)).toBeUndefined();
+    expect(findBurstOnsets(frames, 2000, 0.1)[0]).toBeUndefined();
   });
 
   it('OnsetDetector handles frames shorter than its window', () => {
