@@ -498,7 +498,11 @@ async function main(): Promise<number> {
   const failures: string[] = [];
   try {
     log('starting tribune');
-    server = await startTribune({ readyTimeoutMs: 30_000 });
+    // Every bench client connects from 127.0.0.1: lift the per-address limits meant for real clients.
+    server = await startTribune({
+      readyTimeoutMs: 30_000,
+      env: { TRIBUNE_WHIP_PER_MINUTE: '100000', TRIBUNE_CREATE_SPACE_PER_MINUTE: '1000' },
+    });
     log(`tribune at ${server.url} (pid ${server.pid})`);
     try {
       if (PHASES.has('latency')) latency = await measureLatency(server);

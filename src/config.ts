@@ -14,10 +14,19 @@ export interface TribuneConfig {
   originUrl: string;
   /** Base URL listeners use for HLS; empty means the same host, path /hls. */
   publicEdgeUrl: string;
+  /**
+   * Trust X-Forwarded-For from a proxy in front (nginx, a load balancer) for client addresses.
+   * Leave off when clients connect directly: anyone could then forge their address.
+   */
+  trustProxy: boolean;
   limits: {
     maxSpeakers: number;
     whipBodyBytes: number;
     jsonBodyBytes: number;
+    /** Spaces one client address may create per minute (429 RATE_LIMITED beyond). */
+    createSpacePerMinute: number;
+    /** WHIP offers one client address may post per minute. */
+    whipPerMinute: number;
   };
   hls: {
     /** Part duration in 20 ms Opus frames (10 = 200 ms). */
@@ -56,7 +65,14 @@ export const DEFAULTS: TribuneConfig = {
   tokenSecret: '',
   originUrl: '',
   publicEdgeUrl: '',
-  limits: { maxSpeakers: 13, whipBodyBytes: 32 * 1024, jsonBodyBytes: 16 * 1024 },
+  trustProxy: false,
+  limits: {
+    maxSpeakers: 13,
+    whipBodyBytes: 32 * 1024,
+    jsonBodyBytes: 16 * 1024,
+    createSpacePerMinute: 20,
+    whipPerMinute: 60,
+  },
   hls: { partFrames: 10, segmentParts: 5, liveWindowSegments: 12, opusBitrate: 32_000 },
   edge: { cacheBytes: 256 * 1024 * 1024, originTimeoutMs: 10_000 },
   media: { engines: Math.max(1, Math.min(8, os.availableParallelism())), maxBufferedFrames: 6 },
@@ -89,6 +105,11 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): ConfigInput
   return {
     port: num(env.PORT),
     host: env.HOST || undefined,
+    trustProxy: env.TRIBUNE_TRUST_PROXY ? env.TRIBUNE_TRUST_PROXY === 'true' : undefined,
+    limits: {
+      createSpacePerMinute: num(env.TRIBUNE_CREATE_SPACE_PER_MINUTE),
+      whipPerMinute: num(env.TRIBUNE_WHIP_PER_MINUTE),
+    } as ConfigInput['limits'],
     dataDir: env.TRIBUNE_DATA_DIR ? path.resolve(env.TRIBUNE_DATA_DIR) : undefined,
     tokenSecret: env.TRIBUNE_TOKEN_SECRET || undefined,
     originUrl: env.TRIBUNE_ORIGIN_URL || undefined,
@@ -109,6 +130,8 @@ export function loadConfig(...inputs: ConfigInput[]): Readonly<TribuneConfig> {
   int('port', cfg.port, 0, 65535);
   int('limits.maxSpeakers', cfg.limits.maxSpeakers, 1, 13);
   int('limits.whipBodyBytes', cfg.limits.whipBodyBytes, 1024, 1024 * 1024);
+  int('limits.createSpacePerMinute', cfg.limits.createSpacePerMinute, 1, 1_000_000);
+  int('limits.whipPerMinute', cfg.limits.whipPerMinute, 1, 1_000_000);
   int('hls.partFrames', cfg.hls.partFrames, 5, 25);
   int('hls.segmentParts', cfg.hls.segmentParts, 2, 20);
   int('hls.liveWindowSegments', cfg.hls.liveWindowSegments, 3, 1000);

@@ -7,6 +7,8 @@ import { bearer, type TokenSigner } from './tokens.js';
 export interface ApiRoutesOptions {
   registry: SpaceRegistry;
   tokens: TokenSigner;
+  /** Spaces one client address may create per minute. */
+  createPerMinute: number;
 }
 
 const idParams = {
@@ -24,6 +26,7 @@ export const apiRoutes =
     app.post<{ Body: { title: string } }>(
       '/spaces',
       {
+        config: { rateLimit: { max: opts.createPerMinute, timeWindow: 60_000 } },
         schema: {
           body: {
             type: 'object',

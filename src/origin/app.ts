@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import rateLimit from '@fastify/rate-limit';
 import fastifyStatic from '@fastify/static';
 import Fastify, {
   LogController,
@@ -9,7 +10,7 @@ import Fastify, {
   type FastifyReply,
   type FastifyRequest,
 } from 'fastify';
-import { collectDefaultMetrics, Gauge, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 import type { TribuneConfig } from '../config.js';
 import { EdgeCache } from '../edge/cache.js';
 import { HttpOriginLoader, type OriginLoader } from '../edge/origin-loader.js';
@@ -68,7 +69,7 @@ export async function createOrigin(
     logger: { level: config.logLevel },
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: config.limits.jsonBodyBytes,
-    trustProxy: true,
+    trustProxy: config.trustProxy,
     // Unknown properties are refused (400), not silently dropped.
     ajv: { customOptions: { removeAdditional: false } },
   });
@@ -132,24 +133,40 @@ export async function createOrigin(
     help: 'Live Spaces on this origin',
     registers: [metrics],
     collect() {
-      this.set(registry.list().filter((s) => s.state === 'live').length);
+      this.set(registry.liveCount);
     },
   });
-  const originRequests = new Gauge({
+  const originRequests = new Counter({
     name: 'tribune_origin_hls_requests_total',
     help: 'HLS requests the origin answered (edges collapse listeners into these)',
     registers: [metrics],
   });
 
   app.setErrorHandler(errorHandler);
+  // Per client address, on the routes that cost real resources (a Space, a WebRTC peer).
+  await app.register(rateLimit, {
+    global: false,
+    errorResponseBuilder: (_req, ctx) =>
+      new TribuneError('RATE_LIMITED', `retry in ${Math.ceil(ctx.ttl / 1000)} s`),
+  });
 
   app.get('/healthz', async () => ({ ok: true }));
   app.get('/metrics', async (_req, reply) => reply.type(metrics.contentType).send(await metrics.metrics()));
 
-  await app.register(apiRoutes({ registry, tokens }), { prefix: '/api' });
-  await app.register(whipRoutes({ registry, tokens, bodyLimit: config.limits.whipBodyBytes }), {
-    prefix: '/whip',
+  await app.register(apiRoutes({ registry, tokens, createPerMinute: config.limits.createSpacePerMinute }), {
+    prefix: '/api',
   });
+  await app.register(
+    whipRoutes({
+      registry,
+      tokens,
+      bodyLimit: config.limits.whipBodyBytes,
+      perMinute: config.limits.whipPerMinute,
+    }),
+    {
+      prefix: '/whip',
+    },
+  );
   await app.register(
     async (origin) => {
       origin.addHook('onRequest', async () => {

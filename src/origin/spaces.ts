@@ -17,6 +17,8 @@ interface Space {
   speakers: Map<string, SpeakerView>;
 }
 
+const LIST_LIMIT = 100;
+
 export const newId = (bytes: number): string => randomBytes(bytes).toString('base64url');
 
 /**
@@ -109,12 +111,24 @@ export class SpaceRegistry {
     return record;
   }
 
-  list(): SpaceView[] {
+  /** Live Spaces first, then the most recent replays; at most `limit` (the list grows with every Space ever held). */
+  list(limit = LIST_LIMIT): SpaceView[] {
     return [...this.spaces.values()]
-      .map((s) => this.toView(s))
       .sort((a, b) =>
-        a.state === b.state ? b.createdAt.localeCompare(a.createdAt) : a.state === 'live' ? -1 : 1,
-      );
+        a.record.state === b.record.state
+          ? b.record.createdAt.localeCompare(a.record.createdAt)
+          : a.record.state === 'live'
+            ? -1
+            : 1,
+      )
+      .slice(0, limit)
+      .map((s) => this.toView(s));
+  }
+
+  get liveCount(): number {
+    let n = 0;
+    for (const s of this.spaces.values()) if (s.record.state === 'live') n++;
+    return n;
   }
 
   view(id: string): SpaceView {

@@ -8,6 +8,8 @@ export interface WhipRoutesOptions {
   registry: SpaceRegistry;
   tokens: TokenSigner;
   bodyLimit: number;
+  /** WHIP offers one client address may post per minute. */
+  perMinute: number;
 }
 
 const ID = '^[A-Za-z0-9_-]{1,64}$';
@@ -39,6 +41,7 @@ export const whipRoutes =
       '/:spaceId',
       {
         bodyLimit: opts.bodyLimit,
+        config: { rateLimit: { max: opts.perMinute, timeWindow: 60_000 } },
         schema: {
           params: {
             type: 'object',

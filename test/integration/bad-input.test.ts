@@ -1,3 +1,4 @@
+import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   createSpace,
@@ -223,5 +224,55 @@ describe('bad input on the origin and the edge', () => {
     };
     expect(view.speakers.map((s) => s.name)).toEqual(['Bystander']);
     expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
+  });
+
+  it('rate-limits Space creation and WHIP offers per client address, without harming other clients', async () => {
+    const createFrom = (
+      localAddress: string,
+    ): Promise<{ status: number; body: string; retryAfter?: string }> =>
+      new Promise((resolve, reject) => {
+        const body = JSON.stringify({ title: 'flood' });
+        const req = http.request(
+          `${server.url}/api/spaces`,
+          {
+            method: 'POST',
+            localAddress,
+            headers: { 'Content-Type': 'application/json', 'Content-Length': body.length },
+          },
+          (res) => {
+            let text = '';
+            res.on('data', (c: Buffer) => (text += c.toString()));
+            res.on('end', () =>
+              resolve({
+                status: res.statusCode!,
+                body: text,
+                retryAfter: res.headers['retry-after'] as string,
+              }),
+            );
+          },
+        );
+        req.on('error', reject);
+        req.end(body);
+      });
+    const flood = [];
+    for (let i = 0; i < 25; i++) flood.push(await createFrom('127.0.0.1'));
+    const limited = flood.filter((r) => r.status === 429);
+    expect(flood.filter((r) => r.status === 201).length).toBeLessThanOrEqual(20);
+    expect(limited.length).toBeGreaterThanOrEqual(5);
+    expect((JSON.parse(limited[0]!.body) as ErrorBody).error.code).toBe('RATE_LIMITED');
+    expect(Number(limited[0]!.retryAfter)).toBeGreaterThan(0);
+    // Another address is not affected.
+    expect((await createFrom('127.0.0.2')).status).toBe(201);
+
+    // WHIP: a tokenless flood turns into fast 429s once over the limit.
+    const statuses: number[] = [];
+    for (let i = 0; i < 70; i++) statuses.push((await whip(other.id, CHROME_OFFER)).status);
+    expect(statuses.at(-1)).toBe(429);
+    expect(new Set(statuses)).toEqual(new Set([401, 429]));
+    // The victim Space's speaker is still there.
+    const view = (await (await fetch(`${server.url}/api/spaces/${victim.id}`)).json()) as {
+      speakers: unknown[];
+    };
+    expect(view.speakers).toHaveLength(1);
   });
 });
