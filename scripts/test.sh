@@ -24,6 +24,15 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
   npm ci --no-audit --no-fund
 fi
 
+# The edge tests hold 1,000+ concurrent listener connections in one process (client and server
+# sides, 2,000+ descriptors); many machines default to 1,024 open files. Raise the soft limit
+# (root may raise the hard one too) and refuse to run with a limit the tests cannot fit in.
+ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+if [ "$(ulimit -n)" != unlimited ] && [ "$(ulimit -n)" -lt 4096 ]; then
+  echo "test: the open-files limit is $(ulimit -n); the edge tests need 4096. Raise it (ulimit -Hn, or LimitNOFILE / limits.conf) and retry." >&2
+  exit 1
+fi
+
 echo "test: typecheck"; npx tsc --noEmit -p tsconfig.json
 echo "test: lint"; npx eslint . && npx prettier --check . >/dev/null
 echo "test: build"; npm run build --silent

@@ -11,6 +11,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { configFromEnv, loadConfig, type ConfigInput } from './config.js';
+import { openFilesWarning } from './edge/limits.js';
 import { runEdge } from './edge/server.js';
 import { createOrigin } from './origin/app.js';
 
@@ -52,6 +53,8 @@ async function main(argv: string[]): Promise<void> {
     const origin = await createOrigin(config, { embeddedEdge: command === 'start' });
     const address = await origin.listen();
     origin.app.log.info({ address, dataDir: config.dataDir, mode: command }, 'tribune listening');
+    const warning = command === 'start' ? openFilesWarning() : undefined;
+    if (warning) origin.app.log.warn(warning);
     close = origin.close;
   }
 

@@ -7,6 +7,7 @@ import { collectDefaultMetrics, Registry } from 'prom-client';
 import type { TribuneConfig } from '../config.js';
 import { TribuneError } from '../errors.js';
 import { EdgeCache } from './cache.js';
+import { LISTEN_BACKLOG, openFilesWarning } from './limits.js';
 import { HttpOriginLoader, type OriginLoader } from './origin-loader.js';
 import { edgeRoutes } from './routes.js';
 
@@ -94,13 +95,15 @@ export async function runEdge(
     logger: config.logLevel,
     processMetrics: true,
   });
-  await app.listen({ port: config.port, host: config.host });
+  await app.listen({ port: config.port, host: config.host, backlog: LISTEN_BACKLOG });
   const addr = app.server.address();
   const url =
     addr && typeof addr === 'object'
       ? `http://${addr.family === 'IPv6' ? `[${addr.address}]` : addr.address}:${addr.port}`
       : String(addr);
   app.log.info({ url, origin: config.originUrl }, 'tribune edge listening');
+  const warning = openFilesWarning();
+  if (warning) app.log.warn(warning);
   let closing: Promise<void> | undefined;
   return { app, url, close: () => (closing ??= app.close()) };
 }

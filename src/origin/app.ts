@@ -13,6 +13,7 @@ import Fastify, {
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 import type { TribuneConfig } from '../config.js';
 import { EdgeCache } from '../edge/cache.js';
+import { LISTEN_BACKLOG } from '../edge/limits.js';
 import { HttpOriginLoader, type OriginLoader } from '../edge/origin-loader.js';
 import { edgeRoutes } from '../edge/routes.js';
 import { isTribuneError, TribuneError } from '../errors.js';
@@ -209,7 +210,7 @@ export async function createOrigin(
     engine,
     metrics,
     async listen() {
-      const address = await app.listen({ port: config.port, host: config.host });
+      const address = await app.listen({ port: config.port, host: config.host, backlog: LISTEN_BACKLOG });
       if (opts.embeddedEdge) {
         const port = (app.server.address() as { port: number }).port;
         loader = new HttpOriginLoader(`http://127.0.0.1:${port}`, {

@@ -2,6 +2,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HttpOriginLoader } from '../../src/edge/origin-loader.js';
+import { openFilesLimit } from '../../src/edge/limits.js';
 import { createEdgeServer, type EdgeServer } from '../../src/edge/server.js';
 
 const M3U8 = 'application/vnd.apple.mpegurl';
@@ -116,6 +117,10 @@ describe('edge coalescing against a real HTTP origin', () => {
   const others: EdgeServer[] = [];
 
   beforeAll(async () => {
+    // 1,000 listeners mean 2,000+ descriptors here (both ends live in this process).
+    const limit = openFilesLimit() ?? Infinity;
+    if (limit < 4096)
+      throw new Error(`open-files limit ${limit} < 4096: run through \`npm test\`, which raises it`);
     originUrl = await listen(origin.server);
     edge = createEdgeServer({ originUrl, cacheBytes: 64 << 20, originTimeoutMs: 10_000 });
     edgeUrl = await listen(edge);
@@ -133,6 +138,8 @@ describe('edge coalescing against a real HTTP origin', () => {
     origin.hold(originPath);
     const before = edge.edge.cache.stats().collapsed;
     const reqs = paths.map((p) => get(edgeUrl, p, agent));
+    // If a wait below throws, the requests still settle later: keep that from being unhandled.
+    for (const r of reqs) r.catch(() => undefined);
     await until(() => origin.heldCount(originPath) === 1, 'the origin request');
     await until(
       () => edge.edge.cache.stats().collapsed - before === paths.length - 1,
