@@ -2,12 +2,25 @@ import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 
-/** What a Space token allows: host (publish, end) or speaker (publish from an invite link). */
+/**
+ * What a Space token allows:
+ * - `publish`: WHIP ingest into Space `s` as user `u` (a standard WHIP client such as OBS can use it);
+ * - `listen`: playback of Space `s` through any edge (needed when the Space requires sign-in), `u` if signed in;
+ * - `invite`: an invite link to speak in Space `s`, redeemed by a signed-in user;
+ * - `host` / `speaker`: legacy Space-wide tokens.
+ */
+export type TokenRole = 'host' | 'speaker' | 'publish' | 'listen' | 'invite';
+const ROLES: readonly string[] = ['host', 'speaker', 'publish', 'listen', 'invite'];
+
 export interface TokenClaims {
   /** Space id */
   s: string;
-  r: 'host' | 'speaker';
-  /** issued at, seconds */
+  r: TokenRole;
+  /** user id, when the token is bound to an account */
+  u?: string;
+  /** expires at, unix seconds (none: no expiry) */
+  e?: number;
+  /** issued at, unix seconds */
   i: number;
 }
 
@@ -22,8 +35,8 @@ export class TokenSigner {
     return `${body}.${this.mac(body)}`;
   }
 
-  /** Returns the claims, or null for anything forged, truncated or malformed. Never throws. */
-  verify(token: string | undefined): TokenClaims | null {
+  /** Returns the claims, or null for anything forged, truncated, malformed or expired. Never throws. */
+  verify(token: string | undefined, nowSec = Date.now() / 1000): TokenClaims | null {
     if (!token || token.length > 512) return null;
     const dot = token.indexOf('.');
     if (dot <= 0 || dot !== token.lastIndexOf('.')) return null;
@@ -33,9 +46,19 @@ export class TokenSigner {
     if (sig.length !== expected.length || !timingSafeEqual(sig, expected)) return null;
     try {
       const c = JSON.parse(Buffer.from(body, 'base64url').toString('utf8')) as Partial<TokenClaims>;
-      if (typeof c.s !== 'string' || (c.r !== 'host' && c.r !== 'speaker') || typeof c.i !== 'number')
+      if (
+        typeof c.s !== 'string' ||
+        typeof c.r !== 'string' ||
+        !ROLES.includes(c.r) ||
+        typeof c.i !== 'number'
+      )
         return null;
-      return { s: c.s, r: c.r, i: c.i };
+      if (c.u !== undefined && typeof c.u !== 'string') return null;
+      if (c.e !== undefined && (typeof c.e !== 'number' || c.e <= nowSec)) return null;
+      const claims: TokenClaims = { s: c.s, r: c.r, i: c.i };
+      if (c.u !== undefined) claims.u = c.u;
+      if (c.e !== undefined) claims.e = c.e;
+      return claims;
     } catch {
       return null;
     }
