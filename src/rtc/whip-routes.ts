@@ -34,6 +34,8 @@ export const whipRoutes =
       const claims = opts.tokens.verify(token);
       if (!claims) throw new TribuneError('UNAUTHORIZED', 'invalid token');
       if (claims.s !== spaceId) throw new TribuneError('FORBIDDEN', 'token is for another Space');
+      if (claims.r !== 'host' && claims.r !== 'speaker' && claims.r !== 'publish')
+        throw new TribuneError('FORBIDDEN', 'this token does not allow publishing');
       return claims;
     };
 
@@ -67,7 +69,8 @@ export const whipRoutes =
         const name =
           (req.query.name ?? '').replace(/[^\p{L}\p{N} ._'-]/gu, '').trim() ||
           (claims.r === 'host' ? 'Host' : 'Speaker');
-        const { speakerId, answerSdp } = await opts.registry.publish(spaceId, claims.r, name, offer);
+        const role = claims.r === 'host' ? 'host' : 'speaker';
+        const { speakerId, answerSdp } = await opts.registry.publish(spaceId, role, name, offer);
         return reply
           .code(201)
           .header('Content-Type', 'application/sdp')
