@@ -27,6 +27,8 @@ export interface TribuneConfig {
     createSpacePerMinute: number;
     /** WHIP offers one client address may post per minute. */
     whipPerMinute: number;
+    /** Accounts one client address may create per minute. */
+    signupPerMinute: number;
   };
   hls: {
     /** Part duration in 20 ms Opus frames (10 = 200 ms). */
@@ -49,6 +51,21 @@ export interface TribuneConfig {
     /** Jitter allowance per speaker before the mixer drops the oldest audio, in 20 ms frames. */
     maxBufferedFrames: number;
   };
+  spaces: {
+    /** A live Space whose host has been gone (no stage connection, no open page) this long ends by itself. */
+    hostAbsentEndSec: number;
+    /** Replays are deleted from disk this many days after their Space ended. */
+    replayRetentionDays: number;
+    maxCohosts: number;
+    /** Speakers besides the host and co-hosts. */
+    maxSpeakers: number;
+    /** How far ahead a Space can be scheduled. */
+    scheduleMaxDays: number;
+    /** Sessions last this long. */
+    sessionDays: number;
+  };
+  /** Operator webhook (POST, JSON, signed with X-Tribune-Signature) for Space-started reminders; empty: none. */
+  webhookUrl: string;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   /**
    * OS scheduling priority (nice, -20..19) asked for the HTTP process and the media engine alike, so
@@ -72,10 +89,20 @@ export const DEFAULTS: TribuneConfig = {
     jsonBodyBytes: 16 * 1024,
     createSpacePerMinute: 20,
     whipPerMinute: 60,
+    signupPerMinute: 10,
   },
   hls: { partFrames: 10, segmentParts: 5, liveWindowSegments: 12, opusBitrate: 32_000 },
   edge: { cacheBytes: 256 * 1024 * 1024, originTimeoutMs: 10_000 },
   media: { engines: Math.max(1, Math.min(8, os.availableParallelism())), maxBufferedFrames: 6 },
+  spaces: {
+    hostAbsentEndSec: 300,
+    replayRetentionDays: 30,
+    maxCohosts: 2,
+    maxSpeakers: 10,
+    scheduleMaxDays: 14,
+    sessionDays: 30,
+  },
+  webhookUrl: '',
   logLevel: 'info',
   nice: -10,
 };
@@ -109,6 +136,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): ConfigInput
     limits: {
       createSpacePerMinute: num(env.TRIBUNE_CREATE_SPACE_PER_MINUTE),
       whipPerMinute: num(env.TRIBUNE_WHIP_PER_MINUTE),
+      signupPerMinute: num(env.TRIBUNE_SIGNUP_PER_MINUTE),
     } as ConfigInput['limits'],
     dataDir: env.TRIBUNE_DATA_DIR ? path.resolve(env.TRIBUNE_DATA_DIR) : undefined,
     tokenSecret: env.TRIBUNE_TOKEN_SECRET || undefined,
@@ -117,6 +145,11 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): ConfigInput
     logLevel: (env.TRIBUNE_LOG_LEVEL as TribuneConfig['logLevel']) || undefined,
     nice: num(env.TRIBUNE_NICE),
     media: { engines: num(env.TRIBUNE_MEDIA_ENGINES) } as ConfigInput['media'],
+    spaces: {
+      hostAbsentEndSec: num(env.TRIBUNE_HOST_ABSENT_END_SEC),
+      replayRetentionDays: num(env.TRIBUNE_REPLAY_RETENTION_DAYS),
+    } as ConfigInput['spaces'],
+    webhookUrl: env.TRIBUNE_WEBHOOK_URL || undefined,
   };
 }
 
@@ -132,12 +165,20 @@ export function loadConfig(...inputs: ConfigInput[]): Readonly<TribuneConfig> {
   int('limits.whipBodyBytes', cfg.limits.whipBodyBytes, 1024, 1024 * 1024);
   int('limits.createSpacePerMinute', cfg.limits.createSpacePerMinute, 1, 1_000_000);
   int('limits.whipPerMinute', cfg.limits.whipPerMinute, 1, 1_000_000);
+  int('limits.signupPerMinute', cfg.limits.signupPerMinute, 1, 1_000_000);
   int('hls.partFrames', cfg.hls.partFrames, 5, 25);
   int('hls.segmentParts', cfg.hls.segmentParts, 2, 20);
   int('hls.liveWindowSegments', cfg.hls.liveWindowSegments, 3, 1000);
   int('media.maxBufferedFrames', cfg.media.maxBufferedFrames, 1, 100);
   int('media.engines', cfg.media.engines, 1, 64);
   int('nice', cfg.nice, -20, 19);
+  if (!(cfg.spaces.hostAbsentEndSec > 0)) problems.push('spaces.hostAbsentEndSec must be > 0');
+  if (!(cfg.spaces.replayRetentionDays > 0)) problems.push('spaces.replayRetentionDays must be > 0');
+  int('spaces.maxCohosts', cfg.spaces.maxCohosts, 0, 12);
+  int('spaces.maxSpeakers', cfg.spaces.maxSpeakers, 0, 12);
+  if (1 + cfg.spaces.maxCohosts + cfg.spaces.maxSpeakers > cfg.limits.maxSpeakers)
+    problems.push('1 host + spaces.maxCohosts + spaces.maxSpeakers must fit limits.maxSpeakers');
+  if (cfg.webhookUrl && !/^https?:\/\//.test(cfg.webhookUrl)) problems.push('webhookUrl must be an http(s) URL');
   const segSeconds = (cfg.hls.partFrames * cfg.hls.segmentParts * 20) / 1000;
   if (segSeconds < 1 || segSeconds > 6) problems.push(`segment duration must be 1-6 s, got ${segSeconds} s`);
   if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(cfg.logLevel))

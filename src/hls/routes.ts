@@ -1,10 +1,26 @@
+import { readFile, stat } from 'node:fs/promises';
+import path from 'node:path';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { isTribuneError, TribuneError } from '../errors.js';
+import { CLIP_PLAYLIST_URI } from './clips.js';
+import { INIT_URI, segmentUri } from './playlist.js';
 import type { HlsStore } from './store.js';
+
+export type HlsAccess = 'public' | 'signed-in';
 
 export interface HlsOriginRoutesOptions {
   lookup: (spaceId: string) => HlsStore | undefined | Promise<HlsStore | undefined>;
+  /** Directory of a clip as `createClip` wrote it; undefined when there is no such clip (404 CLIP_NOT_FOUND). */
+  clipDir?: (clipId: string) => string | undefined | Promise<string | undefined>;
+  /**
+   * Who may listen to a Space. For 'signed-in' every /spaces/:id/* response (success or error) carries
+   * `x-tribune-access: signed-in`, so an edge in front knows to require a listen token. Default: public.
+   */
+  accessFor?: (spaceId: string) => HlsAccess | Promise<HlsAccess>;
 }
+
+/** Response header naming a Space that needs a signed-in listener (absent for public Spaces). */
+export const ACCESS_HEADER = 'x-tribune-access';
 
 export const PLAYLIST_CONTENT_TYPE = 'application/vnd.apple.mpegurl';
 export const MEDIA_CONTENT_TYPE = 'video/mp4';
@@ -25,6 +41,10 @@ interface SpaceParams {
 }
 interface FileParams extends SpaceParams {
   file: string;
+}
+interface ClipParams {
+  clipId: string;
+  file?: string;
 }
 
 function sendError(reply: FastifyReply, err: unknown, request: FastifyRequest): FastifyReply {
@@ -85,7 +105,10 @@ export function hlsOriginRoutes(opts: HlsOriginRoutesOptions): FastifyPluginAsyn
       async (req: FastifyRequest, reply: FastifyReply): Promise<unknown> => {
         const gone = clientGone(req, reply);
         try {
-          return await fn(await storeFor((req.params as SpaceParams).id), req, reply, gone.signal);
+          const { id } = req.params as SpaceParams;
+          if (opts.accessFor && SPACE_ID.test(id) && (await opts.accessFor(id)) === 'signed-in')
+            reply.header(ACCESS_HEADER, 'signed-in');
+          return await fn(await storeFor(id), req, reply, gone.signal);
         } catch (err) {
           if (gone.signal.aborted) return reply; // client left: nothing to answer
           return sendError(reply, err, req);
@@ -141,6 +164,54 @@ export function hlsOriginRoutes(opts: HlsOriginRoutesOptions): FastifyPluginAsyn
         if (!m) throw new TribuneError('BAD_REQUEST', 'part names are {msn}.{part}.m4s');
         const bytes = await store.part(Number(m[1]), Number(m[2]), signal);
         return reply.type(MEDIA_CONTENT_TYPE).header('cache-control', CACHE_IMMUTABLE).send(asBuffer(bytes));
+      }),
+    );
+
+    // ------------------------------------------------------------ clips: files written once, never changed
+
+    /** Reads one file of a clip: CLIP_NOT_FOUND without the clip (or its playlist), NOT_FOUND without the file. */
+    const clipFile = async (clipId: string, rel: string): Promise<Buffer> => {
+      if (!SPACE_ID.test(clipId)) throw new TribuneError('BAD_REQUEST', 'invalid clip id');
+      const dir = await opts.clipDir?.(clipId);
+      if (!dir) throw new TribuneError('CLIP_NOT_FOUND');
+      try {
+        return await readFile(path.join(dir, rel));
+      } catch (err) {
+        if (rel === CLIP_PLAYLIST_URI) throw new TribuneError('CLIP_NOT_FOUND', undefined, { cause: err });
+        const clipThere = await stat(path.join(dir, CLIP_PLAYLIST_URI)).then(
+          () => true,
+          () => false,
+        );
+        if (!clipThere) throw new TribuneError('CLIP_NOT_FOUND', undefined, { cause: err });
+        throw new TribuneError('NOT_FOUND', `${rel} of clip ${clipId}`, { cause: err });
+      }
+    };
+    const clipRoute =
+      (type: string, rel: (p: ClipParams) => string) =>
+      async (req: FastifyRequest, reply: FastifyReply): Promise<unknown> => {
+        try {
+          const params = req.params as ClipParams;
+          const body = await clipFile(params.clipId, rel(params));
+          return await reply.type(type).header('cache-control', CACHE_IMMUTABLE).send(body);
+        } catch (err) {
+          return sendError(reply, err, req);
+        }
+      };
+
+    app.get(
+      '/clips/:clipId/clip.m3u8',
+      clipRoute(PLAYLIST_CONTENT_TYPE, () => CLIP_PLAYLIST_URI),
+    );
+    app.get(
+      '/clips/:clipId/init.mp4',
+      clipRoute(MEDIA_CONTENT_TYPE, () => INIT_URI),
+    );
+    app.get(
+      '/clips/:clipId/seg/:file',
+      clipRoute(MEDIA_CONTENT_TYPE, (p) => {
+        const m = SEG_FILE.exec(p.file ?? '');
+        if (!m) throw new TribuneError('BAD_REQUEST', 'segment names are {n}.m4s');
+        return segmentUri(Number(m[1]));
       }),
     );
   };

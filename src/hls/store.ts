@@ -1,4 +1,4 @@
-import { appendFile, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { TribuneError } from '../errors.js';
 import {
@@ -35,6 +35,18 @@ export interface HlsStoreOptions {
   log?: HlsLogger;
 }
 
+/** Options of a replay: the store's options plus the host's trim. */
+export interface ReplayOptions extends Omit<HlsStoreOptions, 'dir'> {
+  /** Seconds cut from the start of the replay (see `setTrimStartSec`); default 0. */
+  trimStartSec?: number;
+}
+
+/** A completed segment and where it sits in the recording. */
+export interface RecordedSegment extends PlaylistSegment {
+  /** Media time of its first sample from the start of the recording (0 = the Space's first audio), seconds. */
+  startSec: number;
+}
+
 export interface AddPartInput {
   /** moof + mdat of one part. */
   bytes: Uint8Array;
@@ -69,9 +81,17 @@ interface SegmentEntry {
 interface Waiter {
   check(): void;
 }
+/** One line of the segment index: a completed segment and, since openLive exists, its size in bytes. */
+interface IndexEntry extends PlaylistSegment {
+  size?: number;
+}
 
-/** Append-only index of completed segments, for rebuilding a replay after a crash. */
-const SEGMENT_INDEX = 'segments.jsonl';
+/** Append-only index of completed segments, for rebuilding a replay or a live Space after a crash or restart. */
+export const SEGMENT_INDEX = 'segments.jsonl';
+/** Tolerance for comparisons of media times that are sums of floating-point durations. */
+const TIME_EPSILON_SEC = 1e-6;
+/** Index entries at the end of the index whose segment files are checked for their full size when reopening. */
+const CHECKED_TAIL_SEGMENTS = 3;
 
 const consoleLog: HlsLogger = {
   error: (obj, msg) => console.error(msg, obj),
@@ -112,6 +132,9 @@ export class HlsStore {
   private producedSec = 0;
   /** Metadata of every completed segment since the start, for the VOD playlist. */
   private history: PlaylistSegment[] = [];
+  /** Replay trim: seconds asked for, and the index in `history` of the first segment the replay lists. */
+  private trimSec = 0;
+  private keptFrom = 0;
   private lastPart: PartRef | undefined;
   private isEnded = false;
   private cachedPlaylist: string | undefined;
@@ -133,15 +156,17 @@ export class HlsStore {
   /**
    * Loads a recorded Space for replay: from its final VOD playlist when it ended cleanly, otherwise
    * (the process died while it was live) by rebuilding that playlist from the segment index.
+   * `trimStartSec` applies the host's trim (see `setTrimStartSec`); the playlist on disk stays untrimmed.
    */
-  static async openReplay(dir: string, opts: Omit<HlsStoreOptions, 'dir'> = {}): Promise<HlsStore> {
+  static async openReplay(dir: string, opts: ReplayOptions = {}): Promise<HlsStore> {
+    const { trimStartSec, ...storeOpts } = opts;
     let init: Buffer;
     try {
       init = await readFile(path.join(dir, INIT_URI));
     } catch (err) {
       throw new TribuneError('NOT_FOUND', `no HLS recording in ${dir}`, { cause: err });
     }
-    const store = new HlsStore({ ...opts, dir });
+    const store = new HlsStore({ ...storeOpts, dir });
     const text = await readFile(path.join(dir, MEDIA_PLAYLIST_URI), 'utf8').catch(() => '');
     if (/^#EXT-X-ENDLIST$/m.test(text)) {
       let pdt = 0;
@@ -156,35 +181,160 @@ export class HlsStore {
       }
       store.cachedPlaylist = text;
     } else {
-      const index = await readFile(path.join(dir, SEGMENT_INDEX), 'utf8').catch(() => '');
-      for (const line of index.split('\n')) {
-        const seg = parseIndexLine(line);
-        if (seg && seg.msn === (store.history.at(-1)?.msn ?? -1) + 1) store.history.push(seg);
-      }
+      const { trusted } = await loadTrustedIndex(dir, 0, store.log);
+      store.history = trusted.map(toPlaylistSegment);
       if (store.history.length === 0)
         throw new TribuneError('NOT_FOUND', `recording in ${dir} has no segments`);
       store.isEnded = true;
-      store.enqueueWrite(MEDIA_PLAYLIST_URI, store.renderPlaylist(), true);
+      store.enqueueWrite(MEDIA_PLAYLIST_URI, store.renderVod(store.history), true);
       await store.writes;
     }
     store.initBytes = new Uint8Array(init.buffer, init.byteOffset, init.byteLength);
     store.isEnded = true;
+    store.producedSec = store.history.reduce((t, seg) => t + seg.durationSec, 0);
     store.current = {
       msn: (store.history.at(-1)?.msn ?? -1) + 1,
       programDateTimeMs: 0,
       parts: [],
       durationSec: 0,
     };
+    if (trimStartSec) store.setTrimStartSec(trimStartSec);
     return store;
   }
 
-  /** Media time produced so far (live), in seconds: where a restarted packager must continue. */
+  /**
+   * Reopens a Space that was live when the process stopped (cleanly or killed), so it goes on live:
+   *  - the history comes from the segment index, trusted only as far as its segment files are on disk (a line whose
+   *    file is missing or short, as a crash can leave it, ends the history there), and the index is rewritten to
+   *    exactly that history (a torn last line is dropped, later appends stay parseable);
+   *  - the next segment continues the msn numbering; `mediaDurationSec` is the media time already recorded (sum of
+   *    the segment durations), where the restarted packager continues the timeline;
+   *  - the last `liveWindowSegments` segments are loaded back from disk into the live window, listed as whole
+   *    segments (their parts died with the process); blocking requests for the next part wait as usual;
+   *  - a final playlist left on disk by an earlier `end()` is removed: the index is the truth of a live Space.
+   * Parts of the segment that was in progress are lost. If they were published before a crash, their URIs come back
+   * with new audio; because the timeline continues from the last complete segment, a copy cached somewhere still
+   * has the right duration and timestamps (it only holds the audio of before the restart).
+   *
+   * Why no EXT-X-DISCONTINUITY before the first new segment (draft-pantos-hls-rfc8216bis, EXT-X-DISCONTINUITY): the
+   * tag is REQUIRED when the file format, the number, type or identifiers of tracks or the timestamp sequence
+   * change, and RECOMMENDED when the encoding parameters or encoding sequence change. Here the init segment is the
+   * same (its bytes are a function of constants), the track is the same, and the timestamps (tfdt) go on exactly
+   * where the last complete segment ended, so none of the required cases applies. A new Opus encoder instance
+   * restarts the "encoding sequence", but every Opus packet is a sync sample that decodes on its own, and that is
+   * the same situation as a media engine restart within one process, which never marked a discontinuity: players
+   * keep one continuous timeline, which is what listeners and the replay want. A discontinuity would instead make
+   * players reset their timestamp mapping and would require EXT-X-DISCONTINUITY-SEQUENCE bookkeeping carried over
+   * the sliding window and across restarts. The wall clock does jump by the downtime, but every segment carries its
+   * own EXT-X-PROGRAM-DATE-TIME (its real capture time), and that tag "applies only to the next Media Segment", so
+   * the date-to-segment mapping stays unambiguous (rfc8216bis forbids only ambiguous mappings). EXT-X-GAP does not
+   * apply either: no media segment is missing from the timeline. hls.js uses PDTs to align different renditions,
+   * which a single-rendition audio Space does not have.
+   *
+   * A directory without init.mp4 or without any usable index line (the Space went live but produced nothing) gives a
+   * fresh, empty live store. Reopening is idempotent: it only rewrites the index to what it already says.
+   */
+  static async openLive(dir: string, opts: Omit<HlsStoreOptions, 'dir'> = {}): Promise<HlsStore> {
+    const store = new HlsStore({ ...opts, dir });
+    await rm(path.join(dir, MEDIA_PLAYLIST_URI), { force: true });
+    await rm(path.join(dir, `${MEDIA_PLAYLIST_URI}.tmp`), { force: true });
+    const init = await readFile(path.join(dir, INIT_URI)).catch(() => undefined);
+    const { trusted, tail } = init
+      ? await loadTrustedIndex(dir, store.liveWindowSegments, store.log)
+      : { trusted: [], tail: [] };
+    if (init && trusted.length > 0) {
+      store.initBytes = new Uint8Array(init.buffer, init.byteOffset, init.byteLength);
+      store.history = trusted.map(toPlaylistSegment);
+      store.producedSec = store.history.reduce((t, seg) => t + seg.durationSec, 0);
+      const tailFrom = trusted.length - tail.length;
+      store.window = tail.map((bytes, i) => ({ ...toPlaylistSegment(trusted[tailFrom + i]), parts: [], bytes }));
+      const last = trusted[trusted.length - 1].msn;
+      store.current = { msn: last + 1, programDateTimeMs: 0, parts: [], durationSec: 0 };
+      // The last segment counts as complete up to its last part, so `_HLS_part` requests for the next part are
+      // measured from there (Advance Part Limit) and wait instead of being refused.
+      store.lastPart = { msn: last, part: store.segmentParts - 1 };
+    }
+    // Without trusted segments the index is emptied: the new segments start again at msn 0.
+    const text = trusted.map((e) => `${JSON.stringify(e)}\n`).join('');
+    store.enqueueWrite(SEGMENT_INDEX, text, true);
+    await store.writes;
+    return store;
+  }
+
+  /**
+   * Media time produced so far, in seconds: where a restarted packager must continue (live; after `openLive`, the
+   * completed segments on disk), or the whole recording (replay, trim not counted).
+   */
   get mediaDurationSec(): number {
     return this.producedSec;
   }
 
   get ended(): boolean {
     return this.isEnded;
+  }
+
+  /** Seconds the host cut from the start of the replay (0 when untrimmed). */
+  get trimStartSec(): number {
+    return this.trimSec;
+  }
+
+  /** Length of the replay: the completed segments it lists (after the trim), in seconds. */
+  get replayDurationSec(): number {
+    let t = 0;
+    for (let i = this.keptFrom; i < this.history.length; i++) t += this.history[i].durationSec;
+    return t;
+  }
+
+  /**
+   * Completed segments a replay or a clip can use, with their offsets in the recording: every segment completed so
+   * far while live, the segments the replay lists (after the trim) once ended. Their files are on disk once
+   * `flushed()` resolves.
+   */
+  recordedSegments(): RecordedSegment[] {
+    const out: RecordedSegment[] = [];
+    let t = 0;
+    this.history.forEach((seg, i) => {
+      if (i >= this.keptFrom) out.push({ ...seg, startSec: t });
+      t += seg.durationSec;
+    });
+    return out;
+  }
+
+  /** The file of segment `msn` on disk. */
+  segmentPath(msn: number): string {
+    return path.join(this.dir, segmentUri(msn));
+  }
+
+  /**
+   * Trims the start of an ended Space's replay: its VOD playlist leaves out the whole segments that end at or before
+   * `sec` (segment granularity), the others keep their program date-time, and the segments left out answer
+   * NOT_FOUND. 0 restores the whole recording. Only the served playlist changes: files and the playlist on disk stay
+   * complete, so the caller persists the trim and passes it to `openReplay` again.
+   */
+  setTrimStartSec(sec: number): void {
+    if (!this.isEnded) throw new TribuneError('REPLAY_NOT_AVAILABLE', 'the Space is still live');
+    if (typeof sec !== 'number' || !Number.isFinite(sec) || sec < 0)
+      throw new TribuneError('BAD_REQUEST', 'trimStartSec must be a finite number of seconds >= 0');
+    let keep = 0;
+    if (sec > 0) {
+      let end = 0;
+      while (keep < this.history.length) {
+        end += this.history[keep].durationSec;
+        if (end > sec + TIME_EPSILON_SEC) break;
+        keep++;
+      }
+      if (keep >= this.history.length) {
+        throw new TribuneError(
+          'BAD_REQUEST',
+          `trimStartSec ${sec} leaves nothing of the ${Number(end.toFixed(3))} s recording`,
+        );
+      }
+    }
+    this.trimSec = sec;
+    if (keep !== this.keptFrom) {
+      this.keptFrom = keep;
+      this.cachedPlaylist = undefined;
+    }
   }
 
   /** Number of blocked requests (for metrics and leak tests). */
@@ -229,7 +379,21 @@ export class HlsStore {
       if (this.current.parts.length > 0) this.closeSegment();
       this.isEnded = true;
       this.cachedPlaylist = undefined;
-      this.enqueueWrite(MEDIA_PLAYLIST_URI, this.renderPlaylist(), true);
+      this.enqueueWrite(MEDIA_PLAYLIST_URI, this.renderVod(this.history), true);
+      this.wake();
+    }
+    await this.writes;
+  }
+
+  /**
+   * Clean stop of a live Space that goes on after a restart (`openLive`): closes the segment in progress, even if
+   * short, so no part that was published is lost, and resolves once everything is on disk. The store stays live; stop
+   * feeding it parts first (parts added afterwards are lost with the process, as in a crash).
+   */
+  async suspend(): Promise<void> {
+    if (!this.isEnded && this.current.parts.length > 0) {
+      this.closeSegment();
+      this.cachedPlaylist = undefined;
       this.wake();
     }
     await this.writes;
@@ -267,6 +431,7 @@ export class HlsStore {
 
   /** A part: at once if present, after a wait if it is the preload-hinted next part, else HLS_GONE/NOT_FOUND. */
   async part(msn: number, part: number, signal?: AbortSignal): Promise<Uint8Array> {
+    if (this.isTrimmedAway(msn)) throw new TribuneError('NOT_FOUND', `part ${msn}.${part} was trimmed`);
     const found = this.findPart(msn, part);
     if (found) return found;
     if (!this.isEnded && msn === this.current.msn && part === this.current.parts.length) {
@@ -281,6 +446,7 @@ export class HlsStore {
 
   /** A whole segment: from memory in the live window, from disk once ended, waits if it is the one in progress. */
   async segment(msn: number, signal?: AbortSignal): Promise<Uint8Array> {
+    if (this.isTrimmedAway(msn)) throw new TribuneError('NOT_FOUND', `segment ${msn} was trimmed`);
     const inMemory = this.window.find((s) => s.msn === msn)?.bytes;
     if (inMemory) return inMemory;
     if (!this.isEnded && msn === this.current.msn) {
@@ -314,11 +480,26 @@ export class HlsStore {
     };
   }
 
+  /** True for a segment the replay's trim left out. */
+  private isTrimmedAway(msn: number): boolean {
+    return this.keptFrom > 0 && msn >= this.history[0].msn && msn < this.history[this.keptFrom].msn;
+  }
+
+  /** The VOD playlist listing `segments`. */
+  private renderVod(segments: readonly PlaylistSegment[]): string {
+    return renderMediaPlaylist({
+      targetDurationSec: this.targetDurationSec,
+      partTargetSec: this.partTargetSec,
+      segments,
+      ended: true,
+    });
+  }
+
   private renderPlaylist(): string {
     if (this.cachedPlaylist !== undefined) return this.cachedPlaylist;
     const common = { targetDurationSec: this.targetDurationSec, partTargetSec: this.partTargetSec };
     this.cachedPlaylist = this.isEnded
-      ? renderMediaPlaylist({ ...common, segments: this.history, ended: true })
+      ? this.renderVod(this.history.slice(this.keptFrom))
       : renderMediaPlaylist({
           ...common,
           ended: false,
@@ -353,8 +534,9 @@ export class HlsStore {
       programDateTimeMs: seg.programDateTimeMs,
     });
     this.enqueueWrite(segmentUri(seg.msn), seg.bytes);
-    // Appended after the segment itself is written: every index line names a segment on disk.
-    this.enqueueWrite(SEGMENT_INDEX, `${JSON.stringify(this.history.at(-1))}\n`, false, true);
+    // Appended after the segment itself is written: every index line names a segment on disk, of that size.
+    const entry: IndexEntry = { ...this.history[this.history.length - 1], size: seg.bytes.byteLength };
+    this.enqueueWrite(SEGMENT_INDEX, `${JSON.stringify(entry)}\n`, false, true);
     this.current = { msn: seg.msn + 1, programDateTimeMs: 0, parts: [], durationSec: 0 };
   }
 
@@ -414,18 +596,81 @@ export class HlsStore {
 }
 
 /** One line of the segment index (`segments.jsonl`); null for a torn or foreign line. */
-function parseIndexLine(line: string): PlaylistSegment | null {
+function parseIndexLine(line: string): IndexEntry | null {
   try {
-    const v = JSON.parse(line) as Partial<PlaylistSegment>;
+    const v = JSON.parse(line) as Partial<IndexEntry> | null;
     if (
+      v &&
       Number.isSafeInteger(v.msn) &&
+      v.msn! >= 0 &&
       typeof v.durationSec === 'number' &&
       v.durationSec > 0 &&
       typeof v.programDateTimeMs === 'number'
-    )
-      return { msn: v.msn!, durationSec: v.durationSec, programDateTimeMs: v.programDateTimeMs };
+    ) {
+      const entry: IndexEntry = { msn: v.msn!, durationSec: v.durationSec, programDateTimeMs: v.programDateTimeMs };
+      if (Number.isSafeInteger(v.size) && v.size! > 0) entry.size = v.size;
+      return entry;
+    }
   } catch {
     // torn write at a crash
   }
   return null;
+}
+
+function toPlaylistSegment(e: IndexEntry): PlaylistSegment {
+  return { msn: e.msn, durationSec: e.durationSec, programDateTimeMs: e.programDateTimeMs };
+}
+
+/**
+ * The segments an index describes, in order from msn 0. A line for an msn already seen replaces that segment and
+ * everything after it (a store that restarted its numbering); a line that would leave a gap is ignored.
+ */
+function parseIndex(text: string): IndexEntry[] {
+  const out: IndexEntry[] = [];
+  for (const line of text.split('\n')) {
+    const e = parseIndexLine(line);
+    if (!e) continue;
+    if (e.msn <= out.length) {
+      out.length = e.msn;
+      out.push(e);
+    }
+  }
+  return out;
+}
+
+/**
+ * The index of `dir`, trusted as far as its segment files are there: it ends before the first line whose file is
+ * missing, or (for the last `CHECKED_TAIL_SEGMENTS` and the `tailCount` ones that are read) whose file is empty or
+ * not of the recorded size. Returns those entries and the bytes of the last `tailCount` of them.
+ */
+async function loadTrustedIndex(
+  dir: string,
+  tailCount: number,
+  log: HlsLogger,
+): Promise<{ trusted: IndexEntry[]; tail: Uint8Array[] }> {
+  const entries = parseIndex(await readFile(path.join(dir, SEGMENT_INDEX), 'utf8').catch(() => ''));
+  const files = new Set(await readdir(path.join(dir, path.dirname(segmentUri(0)))).catch(() => []));
+  let n = entries.findIndex((e) => !files.has(path.basename(segmentUri(e.msn))));
+  if (n < 0) n = entries.length;
+  // The tail is where a crash leaves damage: read those files and check their sizes.
+  for (;;) {
+    const from = Math.max(0, n - Math.max(tailCount, CHECKED_TAIL_SEGMENTS));
+    const read = await Promise.all(
+      entries.slice(from, n).map((e) =>
+        readFile(path.join(dir, segmentUri(e.msn))).then(
+          (b) => new Uint8Array(b.buffer, b.byteOffset, b.byteLength),
+          () => undefined,
+        ),
+      ),
+    );
+    const bad = read.findIndex(
+      (b, i) => !b || b.byteLength === 0 || (entries[from + i].size ?? b.byteLength) !== b.byteLength,
+    );
+    if (bad < 0) {
+      if (n < entries.length)
+        log.warn({ dir, kept: n, dropped: entries.length - n }, 'HLS index lines without their segment file dropped');
+      return { trusted: entries.slice(0, n), tail: tailCount > 0 ? (read.slice(-tailCount) as Uint8Array[]) : [] };
+    }
+    n = from + bad;
+  }
 }

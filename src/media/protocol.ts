@@ -18,6 +18,7 @@ export type EngineRequest =
   | { op: 'closeSpace'; spaceId: string }
   | { op: 'publish'; spaceId: string; speakerId: string; offerSdp: string }
   | { op: 'unpublish'; spaceId: string; speakerId: string }
+  /** Server-side mute of one speaker (silence in the program and every mix-minus, level 0). SPEAKER_NOT_FOUND if unknown. */
   | { op: 'setMuted'; spaceId: string; speakerId: string; muted: boolean }
   | { op: 'stats' };
 

@@ -62,7 +62,9 @@ export class SpaceEngine {
   async publish(speakerId: string, offerSdp: string): Promise<string> {
     if (this.closed) throw new TribuneError('SPACE_ENDED');
     if (this.peers.size >= this.config.maxSpeakers) throw new TribuneError('SPACE_FULL');
-    if (this.peers.has(speakerId)) throw new TribuneError('BAD_REQUEST', 'speaker id in use');
+    // The mixer also holds speakers whose publish is still under way.
+    if (this.peers.has(speakerId) || this.mixer.has(speakerId))
+      throw new TribuneError('BAD_REQUEST', 'speaker id in use');
     if (this.mixer.addSpeaker(speakerId) === 'SPACE_FULL') throw new TribuneError('SPACE_FULL');
     try {
       const { peer, answerSdp } = await SpeakerPeer.answer(offerSdp, {
@@ -89,9 +91,13 @@ export class SpaceEngine {
     this.drop(speakerId);
   }
 
+  /**
+   * Server-side mute: the speaker's audio counts as silence in the program and in every mix-minus,
+   * and their level reads 0. Accepted from the moment publish() starts (before any audio arrives)
+   * and kept until unmuted or the speaker leaves; a new publish() of the same id starts unmuted.
+   */
   setMuted(speakerId: string, muted: boolean): void {
-    if (!this.peers.has(speakerId)) throw new TribuneError('SPEAKER_NOT_FOUND');
-    this.mixer.setMuted(speakerId, muted);
+    if (this.closed || !this.mixer.setMuted(speakerId, muted)) throw new TribuneError('SPEAKER_NOT_FOUND');
   }
 
   /** One 20 ms step: mix, send mix-minus, encode and package the program. */

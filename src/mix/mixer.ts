@@ -1,6 +1,6 @@
 import { DEFAULTS } from '../config.js';
 import { MIX_FRAME_SAMPLES, MIX_MAX_SPEAKERS } from './format.js';
-import { LevelMeter, type LevelMeterOptions } from './levels.js';
+import { LevelMeter, SILENCE_DBFS, type LevelMeterOptions } from './levels.js';
 import { Limiter, type LimiterOptions } from './limiter.js';
 import {
   SpeakerBuffer,
@@ -151,12 +151,25 @@ export class Mixer {
     return slot ? slot.buffer.push(frame) : false;
   }
 
-  /** A muted speaker is left out of the program and of everyone's mix-minus (their buffer keeps draining). */
+  /**
+   * Server-side mute. While muted a speaker's audio is treated as silence: left out of the program and
+   * of everyone's mix-minus, level 0 and not speaking (at once, no decay). Their jitter buffer keeps
+   * draining at the normal pace, so unmuting is heard from the next tick without a backlog. May be set
+   * before the speaker's first audio. They still receive their own mix-minus. False for an unknown id.
+   */
   setMuted(id: string, muted: boolean): boolean {
     const slot = this.slotById.get(id);
     if (!slot) return false;
     slot.out.muted = muted;
+    if (muted) Mixer.silenceMeter(slot);
     return true;
+  }
+
+  private static silenceMeter(slot: Slot): void {
+    slot.meter.reset();
+    slot.out.level = 0;
+    slot.out.dbfs = SILENCE_DBFS;
+    slot.out.speaking = false;
   }
 
   /** Jitter-buffer counters for diagnostics/metrics. */
@@ -181,10 +194,14 @@ export class Mixer {
         const f = slot.frame;
         for (let i = 0; i < FRAME; i++) sum[i] += f[i];
       }
-      const meter = slot.meter.update(contributes ? slot.frame : null);
-      out.level = meter.level;
-      out.dbfs = meter.dbfs;
-      out.speaking = meter.speaking;
+      if (out.muted) {
+        Mixer.silenceMeter(slot);
+      } else {
+        const meter = slot.meter.update(contributes ? slot.frame : null);
+        out.level = meter.level;
+        out.dbfs = meter.dbfs;
+        out.speaking = meter.speaking;
+      }
     }
     this.programLimiter.process(sum, null, this.result.program);
     for (let s = 0; s < n; s++) {

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import rateLimit from '@fastify/rate-limit';
 import fastifyStatic from '@fastify/static';
+import swagger from '@fastify/swagger';
 import Fastify, {
   LogController,
   type FastifyError,
@@ -22,13 +23,25 @@ import { setNice } from '../media/engine.js';
 import { EnginePool } from '../media/pool.js';
 import type { EngineStats } from '../media/protocol.js';
 import { whipRoutes } from '../rtc/whip-routes.js';
-import { apiRoutes } from './api-routes.js';
+import { authRoutes } from '../accounts/routes.js';
+import { sessionPlugin } from '../accounts/plugin.js';
+import { liveOriginRoutes } from '../live/origin-routes.js';
+import { LiveHub } from '../live/hub.js';
+import { deriveEdgeSecret } from '../live/signature.js';
+import { Housekeeping } from '../spaces/housekeeping.js';
+import { spaceRoutes } from '../spaces/routes.js';
+import { SpaceService } from '../spaces/service.js';
+import { StageService } from '../spaces/stage.js';
+import { SqliteStorage } from '../store/sqlite.js';
 import { SpaceRegistry } from './spaces.js';
 import { loadSecret, TokenSigner } from './tokens.js';
 
 export interface Origin {
   app: FastifyInstance;
   registry: SpaceRegistry;
+  svc: SpaceService;
+  housekeeping: Housekeeping;
+  storage: SqliteStorage;
   engine: EnginePool;
   metrics: Registry;
   /** Starts listening; in embedded mode also points the built-in edge at this origin. */
@@ -83,9 +96,17 @@ export async function createOrigin(
     log.warn({ nice: config.nice }, 'could not raise scheduling priority (needs CAP_SYS_NICE)');
   const engine = new EnginePool(config.media.engines, config.nice);
   await engine.start();
+  const secret = await loadSecret(config.tokenSecret, config.dataDir);
+  const tokens = new TokenSigner(secret);
+  const storage = SqliteStorage.open(path.join(config.dataDir, 'tribune.db'));
   const registry = new SpaceRegistry(config, engine, log);
-  await registry.init();
-  const tokens = new TokenSigner(await loadSecret(config.tokenSecret, config.dataDir));
+  const hub = new LiveHub({ onListenerError: (err) => log.error({ err }, 'live state listener failed') });
+  const svc = new SpaceService({ storage, registry, hub, tokens, config, log });
+  const stage = new StageService(svc);
+  const housekeeping = new Housekeeping(svc, { webhookSecret: secret });
+  await svc.ensureDirs();
+  await svc.init();
+  housekeeping.start();
 
   // One engine stats request per scrape feeds every media gauge.
   let statsAt = 0;
@@ -154,13 +175,39 @@ export async function createOrigin(
   app.get('/healthz', async () => ({ ok: true }));
   app.get('/metrics', async (_req, reply) => reply.type(metrics.contentType).send(await metrics.metrics()));
 
-  await app.register(apiRoutes({ registry, tokens, createPerMinute: config.limits.createSpacePerMinute }), {
-    prefix: '/api',
+  await app.register(swagger, {
+    openapi: {
+      info: {
+        title: 'Tribune API',
+        version: '1',
+        description:
+          'Live audio Spaces. Errors are `{error:{code,message}}`; the codes are listed in the README.',
+      },
+      tags: [
+        {
+          name: 'auth',
+          description: 'Accounts and sessions (HTTP-only cookies; send X-CSRF-Token on writes)',
+        },
+        { name: 'spaces', description: 'Space lifecycle and grants' },
+        { name: 'stage', description: 'Requests to speak, roles, mutes, and the real-time channel' },
+        { name: 'replays', description: 'Replays and clips' },
+      ],
+    },
   });
+  app.get('/api/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  await app.register(sessionPlugin({ storage }));
+  await app.register(authRoutes({ storage, signupPerMinute: config.limits.signupPerMinute }), {
+    prefix: '/api/auth',
+  });
+  await app.register(
+    spaceRoutes({ svc, stage, housekeeping, createPerMinute: config.limits.createSpacePerMinute }),
+    { prefix: '/api' },
+  );
   await app.register(
     whipRoutes({
       registry,
       tokens,
+      authorizePublish: (id, userId) => svc.authorizePublish(id, userId),
       bodyLimit: config.limits.whipBodyBytes,
       perMinute: config.limits.whipPerMinute,
     }),
@@ -173,7 +220,15 @@ export async function createOrigin(
       origin.addHook('onRequest', async () => {
         originRequests.inc();
       });
-      await origin.register(hlsOriginRoutes({ lookup: (id: string) => registry.store(id) }));
+      const accessFor = (id: string) => svc.accessFor(id);
+      await origin.register(
+        hlsOriginRoutes({
+          lookup: (id: string) => registry.store(id),
+          clipDir: (id: string) => svc.clipDir(id),
+          accessFor,
+        }),
+      );
+      await origin.register(liveOriginRoutes({ hub, edgeSecret: deriveEdgeSecret(secret), accessFor }));
     },
     { prefix: '/origin' },
   );
@@ -207,6 +262,9 @@ export async function createOrigin(
   return {
     app,
     registry,
+    svc,
+    housekeeping,
+    storage,
     engine,
     metrics,
     async listen() {
@@ -223,10 +281,14 @@ export async function createOrigin(
     async close() {
       if (closed) return;
       closed = true;
-      await registry.endAll();
+      // Live Spaces stay live: they resume at the next start, speakers reconnecting by themselves.
+      housekeeping.close();
       await app.close();
       loader?.close();
+      await registry.suspendAll();
       await engine.close();
+      hub.dispose();
+      await storage.close();
     },
   };
 }

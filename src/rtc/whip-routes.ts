@@ -7,6 +7,11 @@ import { validateOffer } from './sdp.js';
 export interface WhipRoutesOptions {
   registry: SpaceRegistry;
   tokens: TokenSigner;
+  /**
+   * The control plane's check at offer time: is this user on stage in this live Space now?
+   * Throws SPACE_NOT_FOUND, SPACE_NOT_LIVE or FORBIDDEN.
+   */
+  authorizePublish(spaceId: string, userId: string | undefined): Promise<void>;
   bodyLimit: number;
   /** WHIP offers one client address may post per minute. */
   perMinute: number;
@@ -34,7 +39,7 @@ export const whipRoutes =
       const claims = opts.tokens.verify(token);
       if (!claims) throw new TribuneError('UNAUTHORIZED', 'invalid token');
       if (claims.s !== spaceId) throw new TribuneError('FORBIDDEN', 'token is for another Space');
-      if (claims.r !== 'host' && claims.r !== 'speaker' && claims.r !== 'publish')
+      if (claims.r !== 'publish' || !claims.u)
         throw new TribuneError('FORBIDDEN', 'this token does not allow publishing');
       return claims;
     };
@@ -57,8 +62,8 @@ export const whipRoutes =
         if (!/^application\/sdp\b/i.test(req.headers['content-type'] ?? ''))
           throw new TribuneError('UNSUPPORTED_MEDIA_TYPE', 'WHIP offers are application/sdp');
         const { spaceId } = req.params;
-        opts.registry.view(spaceId); // 404 before 401 leaks nothing: Space ids are public (share links).
         const claims = authorize(req, spaceId);
+        await opts.authorizePublish(spaceId, claims.u);
         const offer = typeof req.body === 'string' ? req.body : '';
         validateOffer(offer, {
           maxBytes: opts.bodyLimit,
@@ -66,11 +71,7 @@ export const whipRoutes =
           maxLineLength: 4096,
           maxMediaSections: 8,
         });
-        const name =
-          (req.query.name ?? '').replace(/[^\p{L}\p{N} ._'-]/gu, '').trim() ||
-          (claims.r === 'host' ? 'Host' : 'Speaker');
-        const role = claims.r === 'host' ? 'host' : 'speaker';
-        const { speakerId, answerSdp } = await opts.registry.publish(spaceId, role, name, offer);
+        const { speakerId, answerSdp } = await opts.registry.publish(spaceId, claims.u ?? '', offer);
         return reply
           .code(201)
           .header('Content-Type', 'application/sdp')
@@ -93,9 +94,8 @@ export const whipRoutes =
       '/:spaceId/:speakerId',
       { schema: session },
       async (req, reply) => {
-        opts.registry.view(req.params.spaceId);
-        authorize(req, req.params.spaceId);
-        await opts.registry.unpublish(req.params.spaceId, req.params.speakerId);
+        const claims = authorize(req, req.params.spaceId);
+        await opts.registry.unpublish(req.params.spaceId, req.params.speakerId, claims.u);
         return reply.code(200).send();
       },
     );

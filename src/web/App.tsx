@@ -1,14 +1,20 @@
-import { lazy, Suspense } from 'react';
-import { StrokeIcon } from './components.js';
+import { useEffect, useRef, useState } from 'react';
+import { client, signInPath, spacePath, type NotificationView } from './api.js';
+import { Avatar, BellIcon, formatAgo, LogoIcon } from './components.js';
+import { ClipPage } from './pages/Clip.js';
 import { HomePage } from './pages/Home.js';
-import { HostPage } from './pages/Host.js';
 import { JoinPage } from './pages/Join.js';
-import { Link, matchRoute, useLocation } from './router.js';
+import { NewSpacePage } from './pages/NewSpace.js';
+import { SignInPage } from './pages/SignIn.js';
+import { SpacePage } from './pages/Space.js';
+import { Link, matchRoute, navigate, useLocation } from './router.js';
+import { signOut, useSession } from './session.js';
+import { usePageHooks } from './testHooks.js';
 
-// hls.js is most of the bundle: only listeners download it.
-const ListenPage = lazy(() => import('./pages/Listen.js').then((m) => ({ default: m.ListenPage })));
+const NOTIFICATIONS_POLL_MS = 15_000;
 
 function NotFound() {
+  usePageHooks('notfound');
   return (
     <div className="page">
       <div className="error-box" data-testid="error" data-code="NOT_FOUND" role="alert">
@@ -24,38 +30,225 @@ function NotFound() {
   );
 }
 
+/** Old links (/listen/:id, /host/:id) now all go to the Space page. */
+function Redirect({ to }: { to: string }) {
+  useEffect(() => navigate(to, { replace: true }), [to]);
+  return null;
+}
+
 function Route() {
   const { pathname, search } = useLocation();
+  const q = new URLSearchParams(search);
   let m: Record<string, string> | null;
   if (matchRoute('/', pathname)) return <HomePage />;
-  if ((m = matchRoute('/host/:id', pathname))) return <HostPage key={m.id} id={m.id} />;
+  if (matchRoute('/signin', pathname)) return <SignInPage next={q.get('next')} />;
+  if (matchRoute('/new', pathname)) return <NewSpacePage />;
+  if ((m = matchRoute('/s/:id', pathname))) return <SpacePage key={m.id} id={m.id} />;
+  if ((m = matchRoute('/clip/:id', pathname))) return <ClipPage key={m.id} id={m.id} />;
   if ((m = matchRoute('/join/:id', pathname))) {
-    const invite = new URLSearchParams(search).get('invite');
+    const invite = q.get('invite');
     return <JoinPage key={`${m.id}|${invite ?? ''}`} id={m.id} invite={invite} />;
   }
-  if ((m = matchRoute('/listen/:id', pathname)))
-    return (
-      <Suspense fallback={<div className="skeleton" aria-label="Loading" />}>
-        <ListenPage key={m.id} id={m.id} />
-      </Suspense>
-    );
+  if ((m = matchRoute('/listen/:id', pathname)) || (m = matchRoute('/host/:id', pathname)))
+    return <Redirect to={spacePath(m.id)} />;
   return <NotFound />;
+}
+
+/** Polls the signed-in user's notifications every 15 s. */
+function useNotifications(enabled: boolean) {
+  const [items, setItems] = useState<NotificationView[]>([]);
+  useEffect(() => {
+    if (!enabled) {
+      setItems([]);
+      return;
+    }
+    let stopped = false;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const load = async (): Promise<void> => {
+      try {
+        const list = await client.notifications();
+        if (!stopped) setItems(list.notifications);
+      } catch {
+        // keep the last list; try again next time
+      }
+      if (!stopped) timer = setTimeout(() => void load(), NOTIFICATIONS_POLL_MS);
+    };
+    void load();
+    return () => {
+      stopped = true;
+      clearTimeout(timer);
+    };
+  }, [enabled]);
+  return [items, setItems] as const;
+}
+
+function Notifications() {
+  const [items, setItems] = useNotifications(true);
+  const [open, setOpen] = useState(false);
+  const ref = useRef<HTMLDivElement | null>(null);
+  const unread = items.filter((n) => !n.readAt).length;
+
+  useEffect(() => {
+    if (!open) return;
+    const onDown = (e: PointerEvent): void => {
+      if (ref.current && !ref.current.contains(e.target as Node)) setOpen(false);
+    };
+    document.addEventListener('pointerdown', onDown);
+    return () => document.removeEventListener('pointerdown', onDown);
+  }, [open]);
+
+  const toggle = (): void => {
+    const next = !open;
+    setOpen(next);
+    if (next && unread > 0) {
+      const now = new Date().toISOString();
+      void client.markNotificationsRead().then(
+        () => setItems((list) => list.map((n) => (n.readAt ? n : { ...n, readAt: now }))),
+        () => undefined,
+      );
+    }
+  };
+
+  return (
+    <div className="menu" ref={ref}>
+      <button
+        type="button"
+        className="icon-btn"
+        onClick={toggle}
+        aria-label={unread > 0 ? `Notifications, ${unread} unread` : 'Notifications'}
+        aria-expanded={open}
+        data-testid="notifications-button"
+      >
+        <BellIcon />
+        {unread > 0 && (
+          <span className="badge-count" data-testid="notifications-badge">
+            {unread}
+          </span>
+        )}
+      </button>
+      {open && (
+        <div className="menu-panel" data-testid="notifications-panel">
+          <div className="menu-title">Notifications</div>
+          {items.length === 0 ? (
+            <p className="muted small menu-empty">Nothing yet. Subscribe to an upcoming Space to get a heads-up.</p>
+          ) : (
+            <ul className="menu-list">
+              {items.map((n) => (
+                <li key={n.id}>
+                  <Link
+                    to={spacePath(n.spaceId)}
+                    className={`menu-item${n.readAt ? '' : ' is-unread'}`}
+                    data-testid="notification-item"
+                    data-space-id={n.spaceId}
+                    onClick={() => setOpen(false)}
+                  >
+                    <span className="badge badge-live">LIVE</span>
+                    <span className="menu-item-text">
+                      <strong>{n.spaceTitle}</strong> started
+                      <span className="muted small"> · {formatAgo(n.createdAt)}</span>
+                    </span>
+                  </Link>
+                </li>
+              ))}
+            </ul>
+          )}
+        </div>
+      )}
+    </div>
+  );
+}
+
+function UserMenu() {
+  const { user } = useSession();
+  const [open, setOpen] = useState(false);
+  const ref = useRef<HTMLDivElement | null>(null);
+  useEffect(() => {
+    if (!open) return;
+    const onDown = (e: PointerEvent): void => {
+      if (ref.current && !ref.current.contains(e.target as Node)) setOpen(false);
+    };
+    document.addEventListener('pointerdown', onDown);
+    return () => document.removeEventListener('pointerdown', onDown);
+  }, [open]);
+  if (!user) return null;
+  return (
+    <div className="menu" ref={ref}>
+      <button
+        type="button"
+        className="icon-btn avatar-btn"
+        onClick={() => setOpen(!open)}
+        aria-label={`Signed in as @${user.handle}`}
+        aria-expanded={open}
+        data-testid="current-user"
+        data-handle={user.handle}
+      >
+        <Avatar name={user.displayName} seed={user.id} size="sm" />
+      </button>
+      {open && (
+        <div className="menu-panel">
+          <div className="menu-title">
+            {user.displayName}
+            <div className="muted small">@{user.handle}</div>
+          </div>
+          <button
+            type="button"
+            className="btn btn-small btn-ghost btn-wide"
+            data-testid="signout"
+            onClick={() => {
+              setOpen(false);
+              void signOut().then(() => navigate('/'));
+            }}
+          >
+            Sign out
+          </button>
+        </div>
+      )}
+    </div>
+  );
+}
+
+function Header() {
+  const { ready, user } = useSession();
+  const { pathname, search } = useLocation();
+  const onSignIn = pathname === '/signin';
+  return (
+    <header className="topbar">
+      <Link to="/" className="brand" aria-label="Tribune home" data-testid="brand">
+        <span className="brand-mark" aria-hidden="true">
+          <LogoIcon />
+        </span>
+        <span className="brand-name">Tribune</span>
+      </Link>
+      <div className="topbar-actions">
+        {pathname !== '/new' && (
+          <Link
+            to={user ? '/new' : signInPath('/new')}
+            className="btn btn-primary btn-small"
+            data-testid="start-space"
+          >
+            <span aria-hidden="true">+</span> Start<span className="hide-xs">&nbsp;a Space</span>
+          </Link>
+        )}
+        {user && <Notifications />}
+        {user && <UserMenu />}
+        {ready && !user && !onSignIn && (
+          <Link
+            to={signInPath(pathname === '/' ? undefined : pathname + search)}
+            className="btn btn-small btn-ghost"
+            data-testid="signin-link"
+          >
+            Sign in
+          </Link>
+        )}
+      </div>
+    </header>
+  );
 }
 
 export function App() {
   return (
     <div className="app">
-      <header className="topbar">
-        <Link to="/" className="brand" aria-label="Tribune home">
-          <span className="brand-mark" aria-hidden="true">
-            <StrokeIcon size={18} strokeWidth={2.2}>
-              <rect x="9" y="3" width="6" height="11" rx="3" />
-              <path d="M5.5 11a6.5 6.5 0 0 0 13 0M12 17.5V21" />
-            </StrokeIcon>
-          </span>
-          Tribune
-        </Link>
-      </header>
+      <Header />
       <main className="main">
         <Route />
       </main>

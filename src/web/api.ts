@@ -1,172 +1,115 @@
-/** Typed fetch wrappers for the Tribune HTTP API (see docs/architecture.md). */
+/**
+ * The web app's one door to the Tribune API: the typed client (src/client) for every /api call,
+ * plus the friendly wording of API errors. Edge calls (live state, reactions) live in live.ts.
+ */
+import { ApiError, TribuneClient } from '../client/index.js';
+import type { ErrorCode } from '../errors.js';
 
-import type { CreatedSpace, SpaceView } from '../origin/api-types.js';
+export { ApiError } from '../client/index.js';
+export type * from '../client/index.js';
 
-export type {
-  CreatedSpace,
-  SpaceRecord,
-  SpaceState,
-  SpaceView,
-  SpeakerRole,
-  SpeakerView,
-} from '../origin/api-types.js';
+/** The browser's client: same origin, cookies handled by the browser, CSRF header from the cookie. */
+export const client = new TribuneClient();
 
-/** An error from the API (`{error:{code,message}}`) or from reaching it at all. */
-export class ApiError extends Error {
-  readonly code: string;
-  readonly status: number;
+/** Codes the web app makes up itself (never sent by the server). */
+type ClientCode =
+  | 'NETWORK'
+  | 'MIC_DENIED'
+  | 'MIC_NOT_FOUND'
+  | 'MIC_UNSUPPORTED'
+  | 'MIC_ERROR'
+  | 'WEBRTC_ERROR'
+  | 'PLAYBACK_ERROR';
 
-  constructor(code: string, message: string, status: number) {
-    super(message);
-    this.name = 'ApiError';
-    this.code = code;
-    this.status = status;
-  }
+const FRIENDLY: Partial<Record<ErrorCode | ClientCode, string>> = {
+  NETWORK: "Can't reach Tribune right now. Check your connection; we'll keep trying.",
+  BAD_REQUEST: 'Something in that request was not right. Please check and try again.',
+  UNAUTHORIZED: 'Your access to this Space has expired. Reload the page.',
+  FORBIDDEN: "You don't have permission to do that.",
+  SPACE_NOT_FOUND: "This Space doesn't exist, or it was removed.",
+  NOT_FOUND: "We couldn't find that.",
+  SPACE_FULL: 'The stage is full right now.',
+  SPACE_ENDED: 'This Space has ended.',
+  HANDLE_TAKEN: 'That handle is already taken. Try another one.',
+  BAD_CREDENTIALS: 'Wrong handle or password.',
+  SIGNIN_THROTTLED: 'Too many failed sign-ins.',
+  SIGN_IN_REQUIRED: 'Please sign in first.',
+  SESSION_INVALID: 'Your session expired. Please sign in again.',
+  CSRF_FAILED: 'Your session changed in another tab. Reload the page and try again.',
+  USER_NOT_FOUND: 'No such user.',
+  BLOCKED: 'You were removed from this Space.',
+  FORCE_MUTED: 'The host muted you.',
+  COHOSTS_FULL: 'This Space already has 2 co-hosts.',
+  SPEAKERS_FULL: 'The stage is full (10 speakers).',
+  SPACE_NOT_LIVE: "This Space isn't live.",
+  SPACE_NOT_SCHEDULED: 'This Space is no longer scheduled.',
+  SCHEDULE_OUT_OF_RANGE: 'Pick a time between now and 14 days from now.',
+  REQUEST_NOT_FOUND: 'That request to speak is no longer pending.',
+  NOT_A_MEMBER: 'That person is no longer in this Space.',
+  UNKNOWN_EMOJI: "That reaction isn't available.",
+  LISTEN_TOKEN_REQUIRED: 'Sign in to listen to this Space.',
+  REPLAY_NOT_AVAILABLE: 'There is no replay for this Space.',
+  CLIP_OUT_OF_RANGE: 'That moment is outside the recording.',
+  CLIP_NOT_FOUND: "This clip doesn't exist, or it was removed.",
+  RATE_LIMITED: "You're going a bit fast. Wait a moment and try again.",
+  ORIGIN_UNAVAILABLE: 'Tribune is having trouble right now. Retrying…',
+  MEDIA_UNAVAILABLE: 'The audio server is restarting. Retrying…',
+  INTERNAL: 'Something went wrong on our side. Please try again.',
+  MIC_DENIED: 'Microphone access was blocked. Allow it in your browser settings and try again.',
+  MIC_NOT_FOUND: 'No microphone was found on this device.',
+  MIC_UNSUPPORTED: 'This browser cannot use the microphone here (HTTPS is required).',
+  MIC_ERROR: 'Could not start the microphone.',
+  WEBRTC_ERROR: 'Could not connect the audio.',
+  PLAYBACK_ERROR: 'This audio could not be played.',
+};
+
+/** Any thrown value as an ApiError (unknown errors become NETWORK / INTERNAL-like client errors). */
+export function toApiError(err: unknown, fallbackCode = 'NETWORK'): ApiError {
+  if (err instanceof ApiError) return err;
+  const message = err instanceof Error ? err.message : String(err);
+  return new ApiError(fallbackCode, message, 0);
 }
 
-/** Client-side codes (never sent by the server). */
-export const CLIENT_ERRORS = {
-  NETWORK: 'NETWORK',
-  BAD_RESPONSE: 'BAD_RESPONSE',
-} as const;
-
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null;
+/** A sentence a person can read, for any error. */
+export function friendlyMessage(err: unknown): string {
+  const e = toApiError(err);
+  const base = FRIENDLY[e.code as ErrorCode | ClientCode];
+  if (e.code === 'SIGNIN_THROTTLED' || e.code === 'RATE_LIMITED') {
+    const wait = e.retryAfterSec;
+    if (wait) return `${base ?? e.message} Try again in ${formatWait(wait)}.`;
+  }
+  if (base) return base;
+  if (e.status >= 500) return FRIENDLY.INTERNAL!;
+  return e.message || 'Something went wrong.';
 }
 
-/** Builds an ApiError from a non-OK response, preferring the JSON error body. */
-export async function errorFromResponse(res: Response): Promise<ApiError> {
-  let text = '';
-  try {
-    text = await res.text();
-  } catch {
-    // body unreadable: fall through to the generic message
-  }
-  try {
-    const body: unknown = JSON.parse(text);
-    if (isRecord(body) && isRecord(body.error)) {
-      const { code, message } = body.error;
-      if (typeof code === 'string') {
-        return new ApiError(code, typeof message === 'string' ? message : code, res.status);
-      }
-    }
-  } catch {
-    // not JSON
-  }
-  if (res.status === 404) {
-    return new ApiError('NOT_FOUND', 'Not found', 404);
-  }
-  if (res.status >= 500) {
-    return new ApiError(
-      CLIENT_ERRORS.NETWORK,
-      `The Tribune server is not reachable right now (HTTP ${res.status})`,
-      res.status,
-    );
-  }
-  return new ApiError(`HTTP_${res.status}`, `Request failed with HTTP ${res.status}`, res.status);
-}
-
-/** Turns a fetch() rejection into an ApiError (AbortError is re-thrown untouched). */
-export function networkError(err: unknown): ApiError | DOMException {
-  if (err instanceof DOMException && err.name === 'AbortError') return err;
-  return new ApiError(CLIENT_ERRORS.NETWORK, 'Could not reach the Tribune server', 0);
+export function formatWait(sec: number): string {
+  const s = Math.max(1, Math.ceil(sec));
+  if (s < 60) return `${s} s`;
+  const m = Math.floor(s / 60);
+  const r = s % 60;
+  return r ? `${m} min ${r} s` : `${m} min`;
 }
 
 export function isAbortError(err: unknown): boolean {
   return err instanceof DOMException && err.name === 'AbortError';
 }
 
-async function request<T>(path: string, init: RequestInit = {}): Promise<T> {
-  let res: Response;
+/** Absolute URL for a same-origin path (links people will share). */
+export function absoluteUrl(pathOrUrl: string): string {
   try {
-    res = await fetch(path, { ...init, headers: { Accept: 'application/json', ...init.headers } });
-  } catch (err) {
-    throw networkError(err);
-  }
-  if (!res.ok) throw await errorFromResponse(res);
-  if (res.status === 204) return undefined as T;
-  const text = await res.text();
-  try {
-    return JSON.parse(text) as T;
+    return new URL(pathOrUrl, window.location.origin).href;
   } catch {
-    throw new ApiError(
-      CLIENT_ERRORS.BAD_RESPONSE,
-      'The Tribune server sent an unexpected response',
-      res.status,
-    );
+    return pathOrUrl;
   }
 }
 
-function bearer(token: string): Record<string, string> {
-  return { Authorization: `Bearer ${token}` };
-}
+export const spacePath = (id: string): string => `/s/${encodeURIComponent(id)}`;
+export const clipPath = (id: string): string => `/clip/${encodeURIComponent(id)}`;
+export const signInPath = (next?: string): string =>
+  next ? `/signin?next=${encodeURIComponent(next)}` : '/signin';
 
-const spacePath = (id: string): string => `/api/spaces/${encodeURIComponent(id)}`;
-
-export function createSpace(title: string, signal?: AbortSignal): Promise<CreatedSpace> {
-  return request<CreatedSpace>('/api/spaces', {
-    method: 'POST',
-    headers: { 'Content-Type': 'application/json' },
-    body: JSON.stringify({ title }),
-    signal,
-  });
-}
-
-export async function listSpaces(signal?: AbortSignal): Promise<SpaceView[]> {
-  const body = await request<{ spaces?: SpaceView[] }>('/api/spaces', { signal });
-  return Array.isArray(body?.spaces) ? body.spaces : [];
-}
-
-export async function getSpace(id: string, signal?: AbortSignal): Promise<SpaceView> {
-  const space = await request<SpaceView>(spacePath(id), { signal });
-  return { ...space, speakers: Array.isArray(space.speakers) ? space.speakers : [] };
-}
-
-export async function endSpace(id: string, hostToken: string, signal?: AbortSignal): Promise<void> {
-  await request<unknown>(`${spacePath(id)}/end`, { method: 'POST', headers: bearer(hostToken), signal });
-}
-
-/** Where the host's credentials for a Space live on this device. */
-const hostKey = (id: string): string => `tribune.hostToken.${id}`;
-const inviteKey = (id: string): string => `tribune.inviteUrl.${id}`;
-const NAME_KEY = 'tribune.name';
-
-function storageGet(key: string): string | null {
-  try {
-    return localStorage.getItem(key);
-  } catch {
-    return null;
-  }
-}
-
-function storageSet(key: string, value: string): void {
-  try {
-    localStorage.setItem(key, value);
-  } catch {
-    // private mode / storage full: the page still works for this session
-  }
-}
-
-export function saveHostCredentials(space: CreatedSpace): void {
-  storageSet(hostKey(space.id), space.hostToken);
-  const invite =
-    space.inviteUrl ||
-    `/join/${encodeURIComponent(space.id)}?invite=${encodeURIComponent(space.inviteToken)}`;
-  storageSet(inviteKey(space.id), invite);
-}
-
-export function loadHostToken(id: string): string | null {
-  return storageGet(hostKey(id));
-}
-
-export function loadInviteUrl(id: string): string | null {
-  return storageGet(inviteKey(id));
-}
-
-export function loadName(): string {
-  return storageGet(NAME_KEY) ?? '';
-}
-
-export function saveName(name: string): void {
-  storageSet(NAME_KEY, name);
+/** The current in-app location, to come back to after signing in. */
+export function here(): string {
+  return window.location.pathname + window.location.search;
 }

@@ -1,6 +1,5 @@
-import { useState, type CSSProperties, type ReactNode } from 'react';
-import type { ApiError, SpeakerView } from './api.js';
-import type { PublisherPhase } from './hooks.js';
+import { useEffect, useState, type CSSProperties, type ReactNode } from 'react';
+import { friendlyMessage } from './api.js';
 
 export function initials(name: string): string {
   const words = name.trim().split(/\s+/).filter(Boolean);
@@ -38,75 +37,11 @@ interface AvatarProps {
   seed?: string;
   level?: number;
   speaking?: boolean;
-  size?: 'md' | 'lg';
+  size?: 'sm' | 'md' | 'lg' | 'xl';
 }
-
-export function SpeakerList({
-  speakers,
-  selfId,
-  emptyText = 'No one is on stage yet.',
-}: {
-  speakers: SpeakerView[];
-  selfId?: string | null;
-  emptyText?: string;
-}) {
-  if (speakers.length === 0) {
-    return <p className="muted empty">{emptyText}</p>;
-  }
-  const sorted = [...speakers].sort((a, b) => (a.role === b.role ? 0 : a.role === 'host' ? -1 : 1));
-  return (
-    <ul className="speakers" aria-label="Speakers">
-      {sorted.map((s) => {
-        const isSelf = !!selfId && s.id === selfId;
-        return (
-          <li
-            key={s.id}
-            className={`speaker${s.speaking ? ' is-speaking' : ''}`}
-            data-testid="speaker-row"
-            data-speaking={s.speaking ? 'true' : 'false'}
-            data-speaker-name={s.name}
-            data-speaker-id={s.id}
-            data-speaker-role={s.role}
-          >
-            <Avatar name={s.name} seed={s.id} level={s.level} speaking={s.speaking} />
-            <span className="speaker-name" title={s.name}>
-              {s.name || 'Anonymous'}
-              {isSelf && <span className="you"> (you)</span>}
-            </span>
-            <span className="speaker-meta">
-              {s.role === 'host' ? (
-                <span className="tag tag-host">Host</span>
-              ) : (
-                <span className="tag">Speaker</span>
-              )}
-              {s.speaking && (
-                <span className="eq" aria-label="speaking">
-                  <i />
-                  <i />
-                  <i />
-                </span>
-              )}
-            </span>
-          </li>
-        );
-      })}
-    </ul>
-  );
-}
-
-const PHASE_TEXT: Record<PublisherPhase, string> = {
-  idle: 'Not connected',
-  mic: 'Waiting for microphone…',
-  connecting: 'Connecting…',
-  connected: 'Connected',
-  disconnected: 'Connection lost, retrying…',
-  failed: 'Connection failed',
-  error: 'Not connected',
-  closed: 'Disconnected',
-};
 
 export function StatusPill({ state, text }: { state: string; text?: string }) {
-  const label = text ?? PHASE_TEXT[state as PublisherPhase] ?? state;
+  const label = text ?? state;
   return (
     <span className={`status status-${state}`} data-testid="status" data-state={state} role="status">
       <span className="dot" />
@@ -115,19 +50,27 @@ export function StatusPill({ state, text }: { state: string; text?: string }) {
   );
 }
 
+/** An error (ApiError or any thrown value) in words, with its code for tests. */
 export function ErrorBox({
   error,
+  message,
   title,
   children,
+  testId = 'error',
 }: {
-  error: ApiError | { code: string; message: string };
+  error?: unknown;
+  /** Overrides the friendly wording of `error`. */
+  message?: string;
   title?: string;
   children?: ReactNode;
+  testId?: string;
 }) {
+  const code =
+    typeof error === 'object' && error !== null && 'code' in error ? String(error.code) : 'ERROR';
   return (
-    <div className="error-box" data-testid="error" data-code={error.code} role="alert">
+    <div className="error-box" data-testid={testId} data-code={code} role="alert">
       {title && <strong className="error-title">{title}</strong>}
-      <p className="error-message">{error.message}</p>
+      <p className="error-message">{message ?? friendlyMessage(error)}</p>
       {children && <div className="error-actions">{children}</div>}
     </div>
   );
@@ -147,102 +90,6 @@ export function SmallButton({
     <button type="button" className="btn btn-small" onClick={onClick} data-testid={testId}>
       {children}
     </button>
-  );
-}
-
-/** A labelled single-line text input. */
-export function TextField({
-  label,
-  testId,
-  placeholder,
-  maxLength,
-  value,
-  onChange,
-  autoComplete,
-  required,
-}: {
-  label: string;
-  testId: string;
-  placeholder: string;
-  maxLength: number;
-  value: string;
-  onChange: (value: string) => void;
-  autoComplete: string;
-  required?: boolean;
-}) {
-  return (
-    <label className="field">
-      <span className="field-label">{label}</span>
-      <input
-        data-testid={testId}
-        className="input"
-        type="text"
-        placeholder={placeholder}
-        maxLength={maxLength}
-        value={value}
-        onChange={(e) => onChange(e.target.value)}
-        autoComplete={autoComplete}
-        required={required}
-      />
-    </label>
-  );
-}
-
-async function copyText(text: string): Promise<boolean> {
-  try {
-    await navigator.clipboard.writeText(text);
-    return true;
-  } catch {
-    const ta = document.createElement('textarea');
-    ta.value = text;
-    ta.setAttribute('readonly', '');
-    ta.style.position = 'fixed';
-    ta.style.opacity = '0';
-    document.body.appendChild(ta);
-    ta.select();
-    let ok: boolean;
-    try {
-      ok = document.execCommand('copy');
-    } catch {
-      ok = false;
-    }
-    ta.remove();
-    return ok;
-  }
-}
-
-export function ShareLink({
-  label,
-  url,
-  testId,
-  hint,
-}: {
-  label: string;
-  url: string;
-  testId: string;
-  hint?: string;
-}) {
-  const [copied, setCopied] = useState<'idle' | 'ok' | 'fail'>('idle');
-  const onCopy = async (): Promise<void> => {
-    const ok = await copyText(url);
-    setCopied(ok ? 'ok' : 'fail');
-    setTimeout(() => setCopied('idle'), 1800);
-  };
-  return (
-    <div className="share">
-      <div className="share-head">
-        <span className="share-label">{label}</span>
-        {hint && <span className="share-hint">{hint}</span>}
-      </div>
-      <div className="share-row">
-        <a className="share-url" href={url} data-testid={testId} target="_blank" rel="noreferrer">
-          {url}
-        </a>
-        <button type="button" className="btn btn-small" onClick={onCopy} data-testid={`${testId}-copy`}>
-          {copied === 'ok' ? 'Copied!' : copied === 'fail' ? 'Copy failed' : 'Copy'}
-        </button>
-      </div>
-    </div>
   );
 }
 
@@ -298,11 +145,239 @@ export function PlayIcon({ playing }: { playing: boolean }) {
   );
 }
 
-/** Absolute URL for a same-origin path (links people will share). */
-export function absoluteUrl(pathOrUrl: string): string {
+
+/** A yellow inline message with optional actions. */
+export function Notice({
+  children,
+  actions,
+  testId,
+  tone = 'warn',
+}: {
+  children: ReactNode;
+  actions?: ReactNode;
+  testId?: string;
+  tone?: 'warn' | 'info';
+}) {
+  return (
+    <div className={`notice notice-${tone}`} data-testid={testId} role="status">
+      <span>{children}</span>
+      {actions && <span className="notice-actions">{actions}</span>}
+    </div>
+  );
+}
+
+/** A read-only URL with a Copy button. */
+export function CopyField({
+  url,
+  testId,
+  label,
+  asLink = true,
+}: {
+  url: string;
+  testId: string;
+  label?: string;
+  asLink?: boolean;
+}) {
+  const [copied, setCopied] = useState<'idle' | 'ok' | 'fail'>('idle');
+  useEffect(() => {
+    if (copied === 'idle') return;
+    const t = setTimeout(() => setCopied('idle'), 1800);
+    return () => clearTimeout(t);
+  }, [copied]);
+  const onCopy = async (): Promise<void> => setCopied((await copyText(url)) ? 'ok' : 'fail');
+  return (
+    <div className="share">
+      {label && <span className="share-label">{label}</span>}
+      <div className="share-row">
+        {asLink ? (
+          <a className="share-url" href={url} data-testid={testId} target="_blank" rel="noreferrer">
+            {url}
+          </a>
+        ) : (
+          <span className="share-url" data-testid={testId}>
+            {url}
+          </span>
+        )}
+        <button type="button" className="btn btn-small" onClick={onCopy} data-testid={`${testId}-copy`}>
+          {copied === 'ok' ? 'Copied!' : copied === 'fail' ? 'Copy failed' : 'Copy'}
+        </button>
+      </div>
+    </div>
+  );
+}
+
+/** Re-renders every `ms` and returns Date.now(). */
+export function useNow(ms = 1000): number {
+  const [now, setNow] = useState(() => Date.now());
+  useEffect(() => {
+    const t = setInterval(() => setNow(Date.now()), ms);
+    return () => clearInterval(t);
+  }, [ms]);
+  return now;
+}
+
+/** "in 2 h 5 min", "in 42 s", "starting any moment". */
+export function formatCountdown(ms: number): string {
+  if (ms <= 0) return 'Starting any moment';
+  const s = Math.ceil(ms / 1000);
+  const d = Math.floor(s / 86_400);
+  const h = Math.floor((s % 86_400) / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  const sec = s % 60;
+  if (d > 0) return `in ${d} d ${h} h`;
+  if (h > 0) return `in ${h} h ${m} min`;
+  if (m > 0) return `in ${m} min ${String(sec).padStart(2, '0')} s`;
+  return `in ${sec} s`;
+}
+
+const dateFmt = new Intl.DateTimeFormat(undefined, {
+  weekday: 'short',
+  month: 'short',
+  day: 'numeric',
+  hour: 'numeric',
+  minute: '2-digit',
+});
+
+export function formatDate(iso: string | null | undefined): string {
+  if (!iso) return '';
+  const d = new Date(iso);
+  return Number.isFinite(d.getTime()) ? dateFmt.format(d) : '';
+}
+
+/** "3 min ago", "yesterday"-ish relative times for lists. */
+export function formatAgo(iso: string | null | undefined, now = Date.now()): string {
+  if (!iso) return '';
+  const t = new Date(iso).getTime();
+  if (!Number.isFinite(t)) return '';
+  const s = Math.max(0, Math.round((now - t) / 1000));
+  if (s < 60) return 'just now';
+  if (s < 3600) return `${Math.floor(s / 60)} min ago`;
+  if (s < 86_400) return `${Math.floor(s / 3600)} h ago`;
+  return formatDate(iso);
+}
+
+export function BellIcon() {
+  return (
+    <StrokeIcon size={22} strokeWidth={2} roundJoins>
+      <path d="M6 8a6 6 0 1 1 12 0c0 7 3 9 3 9H3s3-2 3-9" />
+      <path d="M10.3 21a1.94 1.94 0 0 0 3.4 0" />
+    </StrokeIcon>
+  );
+}
+
+export function LogoIcon() {
+  return (
+    <StrokeIcon size={18} strokeWidth={2.2}>
+      <rect x="9" y="3" width="6" height="11" rx="3" />
+      <path d="M5.5 11a6.5 6.5 0 0 0 13 0M12 17.5V21" />
+    </StrokeIcon>
+  );
+}
+
+export function HeadphonesIcon() {
+  return (
+    <StrokeIcon size={16} strokeWidth={2} roundJoins>
+      <path d="M3 18v-6a9 9 0 0 1 18 0v6" />
+      <path d="M21 19a2 2 0 0 1-2 2h-1v-6h3zM3 19a2 2 0 0 0 2 2h1v-6H3z" />
+    </StrokeIcon>
+  );
+}
+
+export function HandIcon() {
+  return (
+    <StrokeIcon size={20} strokeWidth={2} roundJoins>
+      <path d="M18 11V6a2 2 0 0 0-4 0M14 10V4a2 2 0 0 0-4 0v2M10 10.5V6a2 2 0 0 0-4 0v8" />
+      <path d="M18 8a2 2 0 1 1 4 0v6a8 8 0 0 1-8 8h-2c-2.8 0-4.5-.86-5.99-2.34l-3.6-3.6a2 2 0 0 1 2.83-2.82L7 15" />
+    </StrokeIcon>
+  );
+}
+
+export function ScissorsIcon() {
+  return (
+    <StrokeIcon size={18} strokeWidth={2} roundJoins>
+      <circle cx="6" cy="6" r="3" />
+      <circle cx="6" cy="18" r="3" />
+      <path d="M20 4 8.12 15.88M14.47 14.48 20 20M8.12 8.12 12 12" />
+    </StrokeIcon>
+  );
+}
+
+/** A button that asks "Sure?" inline before acting (no window.confirm: it blocks and tests dismiss it). */
+export function ConfirmButton({
+  label,
+  confirmLabel,
+  question,
+  onConfirm,
+  testId,
+  className = 'btn btn-danger',
+  disabled,
+}: {
+  label: ReactNode;
+  confirmLabel: string;
+  question: string;
+  onConfirm: () => void;
+  testId: string;
+  className?: string;
+  disabled?: boolean;
+}) {
+  const [asking, setAsking] = useState(false);
+  if (!asking)
+    return (
+      <button
+        type="button"
+        className={className}
+        onClick={() => setAsking(true)}
+        data-testid={testId}
+        disabled={disabled}
+      >
+        {label}
+      </button>
+    );
+  return (
+    <span className="confirm" role="group" aria-label={question}>
+      <span className="confirm-q">{question}</span>
+      <button
+        type="button"
+        className="btn btn-small btn-danger-solid"
+        onClick={() => {
+          setAsking(false);
+          onConfirm();
+        }}
+        data-testid={`${testId}-confirm`}
+      >
+        {confirmLabel}
+      </button>
+      <button
+        type="button"
+        className="btn btn-small btn-ghost"
+        onClick={() => setAsking(false)}
+        data-testid={`${testId}-cancel`}
+      >
+        Cancel
+      </button>
+    </span>
+  );
+}
+
+export async function copyText(text: string): Promise<boolean> {
   try {
-    return new URL(pathOrUrl, window.location.origin).href;
+    await navigator.clipboard.writeText(text);
+    return true;
   } catch {
-    return pathOrUrl;
+    const ta = document.createElement('textarea');
+    ta.value = text;
+    ta.setAttribute('readonly', '');
+    ta.style.position = 'fixed';
+    ta.style.opacity = '0';
+    document.body.appendChild(ta);
+    ta.select();
+    let ok: boolean;
+    try {
+      ok = document.execCommand('copy');
+    } catch {
+      ok = false;
+    }
+    ta.remove();
+    return ok;
   }
 }

@@ -1,14 +1,75 @@
 import type Hls from 'hls.js';
+import { useLayoutEffect } from 'react';
+import type { LiveDoc } from '../live/types.js';
+import type { ClipView, Participants, Role, SpaceState, UserRef } from '../client/index.js';
 
-/** Handles the end-to-end tests read from `window.__tribune`. Part of the test contract: keep. */
+export type PlayerState = 'loading' | 'playing' | 'paused' | 'buffering' | 'reconnecting' | 'ended' | 'error';
+
+export type StagePhase = 'idle' | 'mic' | 'connecting' | 'connected' | 'reconnecting' | 'error' | 'closed';
+
+/**
+ * Handles the end-to-end tests read from `window.__tribune`. Part of the test contract: keep the
+ * names. One object per page visit (reset on navigation); fields appear as soon as they exist and
+ * are removed (set to undefined/null) when what they point at goes away.
+ */
 export interface TribuneTestHooks {
-  role: 'host' | 'speaker' | 'listener';
-  pc?: RTCPeerConnection;
-  remoteStream?: MediaStream;
-  audioEl?: HTMLMediaElement;
-  hls?: Hls;
-  media?: HTMLMediaElement;
-  speakerId?: string;
+  /** Which page is shown: home, signin, new, space, clip, join, notfound. */
+  page: string;
+  /** The signed-in user (null when signed out). Survives navigation. */
+  user?: UserRef | null;
+
+  // ---- Space page
+  spaceId?: string;
+  /** Effective state (the live doc's state wins over the loaded SpaceView). */
+  spaceState?: SpaceState;
+  /** My role in the Space (null: anonymous or no role). */
+  role?: Role | null;
+  /** This page load's listener id (sent with every state poll, reaction and leave beacon). */
+  lid?: string;
+  /** The newest LiveDoc seen (edge long-poll or the `doc` SSE event). */
+  doc?: LiveDoc | null;
+  /** True while this page long-polls the edge's state document (i.e. counts as a listener). */
+  polling?: boolean;
+  /** Number of state documents received by the poll loop. */
+  docsReceived?: number;
+  /** Reactions seen since the page opened, per emoji (sum of every reaction window). */
+  reactionTotals?: Record<string, number>;
+  /** The listen grant's token (null when the Space does not require sign-in). */
+  listenToken?: string | null;
+  /** Host/co-host view: the latest Participants (SSE `participants`). */
+  participants?: Participants | null;
+  /** The SSE stream (signed-in users). */
+  events?: EventSource | null;
+  /** The last clip made on this page. */
+  clip?: ClipView | null;
+
+  // ---- stage (WHIP publishing)
+  /** True while my role is on stage and the Space is live (the page publishes instead of listening). */
+  onStage?: boolean;
+  stagePhase?: StagePhase;
+  /** True while a WHIP session is connected. */
+  publishing?: boolean;
+  /** WHIP sessions established on this page (1 after the first connect). */
+  publishes?: number;
+  /** WHIP sessions established after a drop (automatic reconnects). */
+  reconnects?: number;
+  /** Local speaker mute (the track is disabled while true). */
+  muted?: boolean;
+  pc?: RTCPeerConnection | null;
+  /** The mix-minus (everyone but me) received over WebRTC. */
+  remoteStream?: MediaStream | null;
+  /** The <audio> element playing the mix-minus. */
+  audioEl?: HTMLAudioElement | null;
+  /** The WHIP session id (last part of the Location URL). */
+  speakerId?: string | null;
+
+  // ---- players (live HLS, replay, clip)
+  playerKind?: 'live' | 'replay' | 'clip' | null;
+  player?: PlayerState | null;
+  hls?: Hls | null;
+  media?: HTMLMediaElement | null;
+  /** Seconds behind the live edge (hls.js `latency`), null when unknown or not live. */
+  latency?: number | null;
 }
 
 declare global {
@@ -17,18 +78,24 @@ declare global {
   }
 }
 
-/** Starts a fresh hooks object for a page. */
-export function resetHooks(role: TribuneTestHooks['role']): void {
-  window.__tribune = { role };
+/** Starts a fresh hooks object for a page (keeps the signed-in user). */
+export function resetHooks(page: string): void {
+  window.__tribune = { page, user: window.__tribune?.user };
 }
 
-/** Publishes handles as soon as they exist (mutates the current object so references stay valid). */
-export function exposeHooks(
-  role: TribuneTestHooks['role'],
-  patch: Partial<Omit<TribuneTestHooks, 'role'>>,
-): void {
-  const hooks = window.__tribune ?? { role };
-  hooks.role = role;
+/** Publishes handles (mutates the current object so references the tests hold stay valid). */
+export function exposeHooks(patch: Partial<TribuneTestHooks>): void {
+  const hooks = window.__tribune ?? { page: 'unknown' };
   Object.assign(hooks, patch);
   window.__tribune = hooks;
+}
+
+/**
+ * Resets the hooks when a page mounts. A layout effect: it runs before every passive effect of the
+ * page's children, so what they expose is never wiped.
+ */
+export function usePageHooks(page: string, key?: string): void {
+  useLayoutEffect(() => {
+    resetHooks(page);
+  }, [page, key]);
 }

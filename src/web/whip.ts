@@ -1,4 +1,4 @@
-import { ApiError, errorFromResponse, networkError } from './api.js';
+import { ApiError } from './api.js';
 
 /**
  * WHIP publisher (non-trickle). One instance = one speaker session:
@@ -9,16 +9,31 @@ import { ApiError, errorFromResponse, networkError } from './api.js';
 export type WhipConnectionState = 'new' | 'connecting' | 'connected' | 'disconnected' | 'failed' | 'closed';
 
 export interface WhipOptions {
-  spaceId: string;
-  /** Host token or invite token. */
+  /** The WHIP endpoint (from POST /api/spaces/:id/publish-token). */
+  whipUrl: string;
+  /** Bearer token for the endpoint and for DELETE on the session. */
   token: string;
-  name: string;
   track: MediaStreamTrack;
   onStateChange?: (state: WhipConnectionState) => void;
   onRemoteStream?: (stream: MediaStream) => void;
   /** The browser refused to autoplay the mix-minus; call playRemoteAudio() from a user gesture. */
   onAutoplayBlocked?: () => void;
   iceGatheringTimeoutMs?: number;
+}
+
+/** An ApiError from a WHIP error response (`{error:{code,message}}` when the body is JSON). */
+async function errorFromResponse(res: Response): Promise<ApiError> {
+  let code = `HTTP_${res.status}`;
+  let message = res.statusText || `HTTP ${res.status}`;
+  try {
+    const body = JSON.parse(await res.text()) as { error?: { code?: unknown; message?: unknown } };
+    if (typeof body.error?.code === 'string') code = body.error.code;
+    if (typeof body.error?.message === 'string') message = body.error.message;
+  } catch {
+    // not JSON: keep the HTTP status
+  }
+  const retry = Number(res.headers.get('retry-after'));
+  return new ApiError(code, message, res.status, Number.isFinite(retry) && retry > 0 ? retry : undefined);
 }
 
 function waitForIceGathering(pc: RTCPeerConnection, timeoutMs: number): Promise<void> {
@@ -100,7 +115,7 @@ export class WhipClient {
 
   /** Resolves once the answer is applied; throws ApiError on HTTP errors. */
   async publish(): Promise<void> {
-    const { spaceId, token, name, track } = this.opts;
+    const { whipUrl, token, track } = this.opts;
     this.setState('connecting');
     try {
       this.pc.addTransceiver(track, { direction: 'sendrecv' });
@@ -111,7 +126,7 @@ export class WhipClient {
       const sdp = this.pc.localDescription?.sdp;
       if (!sdp) throw new ApiError('SDP_INVALID', 'Could not create a WebRTC offer', 0);
 
-      const endpoint = `/whip/${encodeURIComponent(spaceId)}?name=${encodeURIComponent(name)}`;
+      const endpoint = new URL(whipUrl, window.location.href).href;
       let res: Response;
       try {
         res = await fetch(endpoint, {
@@ -124,12 +139,12 @@ export class WhipClient {
           body: sdp,
         });
       } catch (err) {
-        throw networkError(err);
+        throw new ApiError('NETWORK', err instanceof Error ? err.message : String(err), 0);
       }
       if (res.status !== 201 && !res.ok) throw await errorFromResponse(res);
       const location = res.headers.get('Location');
       if (location) {
-        this.resourceUrl = new URL(location, new URL(endpoint, window.location.href)).href;
+        this.resourceUrl = new URL(location, endpoint).href;
         const parts = new URL(this.resourceUrl).pathname.split('/').filter(Boolean);
         this.speakerId = parts.length ? decodeURIComponent(parts[parts.length - 1]) : null;
       }
@@ -171,15 +186,18 @@ export class WhipClient {
     }
   }
 
-  /** Leaves: DELETE the WHIP resource with the same bearer, then close the peer connection. */
+  /**
+   * Leaves at once: closes the peer connection and the mix-minus, then DELETEs the WHIP resource
+   * with the same bearer (the server may be gone: that must not delay leaving).
+   */
   async close(opts: { keepalive?: boolean } = {}): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await this.deleteResource(opts.keepalive);
     this.pc.close();
     this.audioEl.pause();
     this.audioEl.srcObject = null;
     this.audioEl.remove();
     this.setState('closed');
+    await this.deleteResource(opts.keepalive);
   }
 }

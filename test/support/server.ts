@@ -1,4 +1,3 @@
-import type { CreatedSpace } from '../../src/origin/api-types.js';
 /**
  * Start a real Tribune server (`node --import tsx src/cli.ts start`) as a child process on a free
  * 127.0.0.1 port with a fresh data dir, for integration tests, e2e and the benchmark.
@@ -9,6 +8,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { TribuneClient, type CreateSpaceBody, type SpaceView } from '../../src/client/index.js';
 
 /** Repository root (test/support/ -> ../..). */
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -91,6 +91,8 @@ export async function startTribune(opts: StartTribuneOptions = {}): Promise<Trib
     ...process.env,
     HOST: '127.0.0.1',
     TRIBUNE_LOG_LEVEL: 'warn',
+    // tests sign up many users from 127.0.0.1 (the limit itself is tested on its own)
+    TRIBUNE_SIGNUP_PER_MINUTE: '100000',
     PORT: String(port),
     TRIBUNE_DATA_DIR: dataDir,
     ...opts.env,
@@ -158,27 +160,70 @@ export async function startTribune(opts: StartTribuneOptions = {}): Promise<Trib
   return { url, port: actualPort, dataDir, pid: child.pid!, child, stop, logs: () => log };
 }
 
-export type { CreatedSpace };
+let userSeq = 0;
 
-export async function createSpace(url: string, title: string): Promise<CreatedSpace> {
-  const res = await fetch(`${url}/api/spaces`, {
-    method: 'POST',
-    headers: { 'Content-Type': 'application/json' },
-    body: JSON.stringify({ title }),
-  });
-  const text = await res.text();
-  if (res.status !== 200 && res.status !== 201) throw new Error(`POST /api/spaces -> ${res.status}: ${text}`);
-  return JSON.parse(text) as CreatedSpace;
+/** A signed-in API client for a fresh account (`handle` is made unique). */
+export async function signedInClient(url: string, name = 'user'): Promise<TribuneClient> {
+  const client = new TribuneClient({ baseUrl: url, cookieJar: true });
+  const handle = `${
+    name
+      .toLowerCase()
+      .replace(/[^a-z0-9_]/g, '')
+      .slice(0, 12) || 'user'
+  }_${process.pid % 1000}_${++userSeq}`;
+  await client.signUp({ handle, displayName: name, password: 'correct horse battery' });
+  return client;
 }
 
-/** POST /api/spaces/:id/end with the host token. */
-export async function endSpace(url: string, id: string, hostToken: string): Promise<number> {
-  const res = await fetch(`${url}/api/spaces/${id}/end`, {
-    method: 'POST',
-    headers: { Authorization: `Bearer ${hostToken}` },
-  });
-  await res.arrayBuffer();
-  return res.status;
+export interface TestSpace extends SpaceView {
+  /** The host's signed-in client. */
+  hostClient: TribuneClient;
+  /** The host's WHIP bearer token. */
+  hostToken: string;
+  /** Puts `n` new users on stage (co-hosts first, up to 2, then speakers) and returns their WHIP tokens. */
+  stageTokens(n: number): Promise<string[]>;
+  /** The host ends the Space; resolves to the HTTP status. */
+  end(): Promise<number>;
+}
+
+/** Signs up a host, creates a live Space, and returns it with the host's WHIP token. */
+export async function createSpace(
+  url: string,
+  title: string,
+  body: Partial<CreateSpaceBody> = {},
+): Promise<TestSpace> {
+  const hostClient = await signedInClient(url, 'host');
+  const view = await hostClient.createSpace({ title, ...body });
+  const hostToken = view.state === 'live' ? (await hostClient.publishToken(view.id)).token : '';
+  let cohosts = 0;
+  return {
+    ...view,
+    hostClient,
+    hostToken,
+    async stageTokens(n: number) {
+      const { token: invite } = await hostClient.inviteLink(view.id);
+      const out: string[] = [];
+      for (let i = 0; i < n; i++) {
+        const c = await signedInClient(url, 'speaker');
+        await c.acceptInvite(view.id, invite);
+        if (cohosts < 2) {
+          const me = await c.me();
+          await hostClient.setRole(view.id, me.user!.id, 'cohost');
+          cohosts++;
+        }
+        out.push((await c.publishToken(view.id)).token);
+      }
+      return out;
+    },
+    async end() {
+      try {
+        await hostClient.end(view.id);
+        return 200;
+      } catch (err) {
+        return (err as { status?: number }).status ?? 0;
+      }
+    },
+  };
 }
 
 /** WHIP endpoint URL for a Space with a display name (absolute, on `url`). */

@@ -1,8 +1,15 @@
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
+import { TribuneError } from '../../src/errors.js';
+import { EnginePool } from '../../src/media/pool.js';
+import type { SpeakerLevel } from '../../src/media/protocol.js';
 import { MIX_FRAME_SAMPLES } from '../../src/mix/format.js';
 import { goertzelPower } from '../../src/mix/goertzel.js';
 import { Mixer } from '../../src/mix/mixer.js';
 import type { SinkFrame } from '../../src/mix/speaker-buffer.js';
+import { hasTone } from '../support/spectrum.js';
+import { ToneGenerator } from '../support/tone.js';
+import { waitFor } from '../support/wait.js';
+import { NodeWhipClient } from '../support/whip-client.js';
 
 const SR = 48_000;
 
@@ -242,6 +249,95 @@ describe('Mixer', () => {
     expect(amp(cap2.program, 1000)).toBeCloseTo(8000, -2);
   });
 
+  it('mute mid-stream: silence from the next tick, buffer keeps draining, unmute back within one frame', () => {
+    // 500 and 1000 Hz are whole periods in one 20 ms frame, so each frame can be analysed on its own.
+    const FRAME = MIX_FRAME_SAMPLES;
+    const mixer = new Mixer();
+    for (const id of ['a', 'b', 'c']) mixer.addSpeaker(id);
+    const sources = new Map([
+      ['a', sine(500, 8000)],
+      ['b', sine(1000, 8000)],
+      ['c', sine(500, 0)],
+    ]);
+    const step = () => {
+      for (const [id, src] of sources) {
+        mixer.push(id, src());
+        mixer.push(id, src());
+      }
+      return mixer.tick();
+    };
+    for (const [id, src] of sources) mixer.push(id, src()); // priming reserve
+    for (let k = 0; k < 10; k++) step();
+    let r = step();
+    const b = r.byId.get('b')!;
+    expect(amp(r.program, 1000)).toBeCloseTo(8000, -2);
+    expect(b.level).toBeGreaterThan(0.5);
+    expect(b.speaking).toBe(true);
+
+    expect(mixer.setMuted('b', true)).toBe(true);
+    // Reported at once, before the next tick.
+    expect(b.level).toBe(0);
+    expect(b.speaking).toBe(false);
+    expect(b.muted).toBe(true);
+    const outBefore = mixer.bufferStats('b')!.framesOut;
+    for (let k = 0; k < 20; k++) {
+      r = step();
+      expect(amp(r.program, 1000)).toBeLessThan(10);
+      expect(amp(r.program, 500)).toBeCloseTo(8000, -2);
+      for (const other of ['a', 'c']) expect(amp(r.byId.get(other)!.mixMinus, 1000)).toBeLessThan(10);
+      expect(amp(r.byId.get('c')!.mixMinus, 500)).toBeCloseTo(8000, -2);
+      // The muted speaker still hears everyone else.
+      expect(amp(b.mixMinus, 500)).toBeCloseTo(8000, -2);
+      expect(b.level).toBe(0);
+      expect(b.dbfs).toBe(-100);
+      expect(b.speaking).toBe(false);
+      expect(b.active).toBe(true);
+    }
+    // b's jitter buffer drained exactly like a's (never muted): one frame per tick, nothing piled up.
+    expect(mixer.bufferStats('b')!.framesOut - outBefore).toBe(20);
+    expect(mixer.bufferStats('b')!.framesOut).toBe(mixer.bufferStats('a')!.framesOut);
+    expect(mixer.bufferStats('b')!.overflows).toBe(0);
+
+    expect(mixer.setMuted('b', false)).toBe(true);
+    r = step(); // the very first frame after unmuting
+    expect(amp(r.program, 1000)).toBeCloseTo(8000, -2);
+    expect(amp(r.program, 500)).toBeCloseTo(8000, -2);
+    for (const other of ['a', 'c']) expect(amp(r.byId.get(other)!.mixMinus, 1000)).toBeCloseTo(8000, -2);
+    expect(amp(b.mixMinus, 1000)).toBeLessThan(10);
+    expect(b.muted).toBe(false);
+    expect(b.speaking).toBe(true);
+    expect(b.level).toBeGreaterThan(0.5);
+    expect(r.program.length).toBe(FRAME);
+  });
+
+  it("a mute set before the speaker's first audio holds once the audio arrives", () => {
+    const mixer = new Mixer();
+    mixer.addSpeaker('a');
+    mixer.addSpeaker('b');
+    expect(mixer.setMuted('b', true)).toBe(true);
+    for (let k = 0; k < 3; k++) mixer.tick(); // ticks before b sends anything
+    const a = sine(500, 8000);
+    const b = sine(1000, 8000);
+    mixer.push('a', a());
+    mixer.push('b', b());
+    let delivered = 0;
+    for (let k = 0; k < 20; k++) {
+      mixer.push('a', a());
+      mixer.push('a', a());
+      mixer.push('b', b());
+      mixer.push('b', b());
+      const r = mixer.tick();
+      const sb = r.byId.get('b')!;
+      if (sb.active) delivered++;
+      expect(amp(r.program, 1000)).toBeLessThan(10);
+      expect(amp(r.byId.get('a')!.mixMinus, 1000)).toBeLessThan(10);
+      expect(sb.level).toBe(0);
+      expect(sb.speaking).toBe(false);
+      expect(sb.muted).toBe(true);
+    }
+    expect(delivered).toBe(20);
+  });
+
   it('reuses output buffers across ticks', () => {
     const mixer = new Mixer();
     mixer.addSpeaker('a');
@@ -252,5 +348,94 @@ describe('Mixer', () => {
     expect(r2).toBe(r1);
     expect(r2.program).toBe(p1);
     expect(r2.speakers[0].mixMinus).toBe(m1);
+  });
+});
+
+describe('setMuted through the EnginePool (engine process, real WebRTC speakers)', () => {
+  const pool = new EnginePool(1);
+  const clients: NodeWhipClient[] = [];
+  afterAll(async () => {
+    for (const c of clients) c.abruptClose();
+    await pool.close();
+  });
+
+  it('is routed to the Space engine; the mute holds from before the first audio, and toggles', async () => {
+    await pool.start();
+    const spaceId = 'mute-space';
+    await pool.request({
+      op: 'openSpace',
+      spaceId,
+      config: {
+        partFrames: 10,
+        opusBitrate: 32_000,
+        maxBufferedFrames: 6,
+        maxSpeakers: 13,
+        timelineStartSamples: 0,
+      },
+    });
+    const talkerLevels: SpeakerLevel[] = [];
+    pool.on('levels', (e) => {
+      const l = e.spaceId === spaceId && e.levels.find((x) => x.speakerId === 'talker');
+      if (l) talkerLevels.push(l);
+    });
+    const publish =
+      (speakerId: string, mutedBeforeAnswer = false) =>
+      async (offerSdp: string) => {
+        const { answerSdp } = await pool.request({ op: 'publish', spaceId, speakerId, offerSdp });
+        // The client has no answer yet, so no audio can have reached the engine.
+        if (mutedBeforeAnswer) await pool.request({ op: 'setMuted', spaceId, speakerId, muted: true });
+        return { answerSdp };
+      };
+
+    // 'hearer' only listens (it sends silence) and records its mix-minus: the talker alone.
+    const hearer = new NodeWhipClient();
+    clients.push(hearer);
+    await hearer.connect(new ToneGenerator({ freqHz: 440, continuous: false }), publish('hearer'));
+    const talker = new NodeWhipClient({ record: false });
+    clients.push(talker);
+    await talker.connect(new ToneGenerator({ freqHz: 1000, amplitude: 0.3 }), publish('talker', true));
+
+    /** Waits for `frames` more 10 ms frames at the hearer and returns them. */
+    const nextAudio = async (frames: number): Promise<Int16Array> => {
+      const from = hearer.received.length;
+      await waitFor(`${frames} frames at the hearer`, () => hearer.received.length >= from + frames);
+      const chunk = hearer.received.slice(from, from + frames);
+      const pcm = new Int16Array(frames * 480);
+      chunk.forEach((f, i) => pcm.set(f.pcm.subarray(0, 480), i * 480));
+      return pcm;
+    };
+
+    // Muted before its first audio: 1.5 s of media and the tone never reaches the other speaker.
+    const mutedAudio = await nextAudio(150);
+    expect(hasTone(mutedAudio, 1000)).toBe(false);
+    expect(talker.framesSent).toBeGreaterThan(100);
+    await waitFor('level reports for the talker', () => talkerLevels.length >= 5);
+    expect(talkerLevels.every((l) => l.level === 0 && !l.speaking)).toBe(true);
+
+    // Unmute: the tone and the level come back.
+    await pool.request({ op: 'setMuted', spaceId, speakerId: 'talker', muted: false });
+    await waitFor('the tone after unmuting', async () => hasTone(await nextAudio(20), 1000));
+    await waitFor(
+      'the talker speaking',
+      () => talkerLevels.at(-1)?.speaking && talkerLevels.at(-1)!.level > 0,
+    );
+
+    // Mute again mid-stream: gone once the media in flight has played out, and it stays gone.
+    await pool.request({ op: 'setMuted', spaceId, speakerId: 'talker', muted: true });
+    await waitFor('silence after muting', async () => !hasTone(await nextAudio(20), 1000));
+    expect(hasTone(await nextAudio(100), 1000)).toBe(false);
+    expect(talkerLevels.at(-1)).toEqual({ speakerId: 'talker', level: 0, speaking: false });
+
+    // Unknown speaker or Space.
+    const unknownSpeaker = await pool
+      .request({ op: 'setMuted', spaceId, speakerId: 'ghost', muted: true })
+      .catch((e: unknown) => e);
+    expect(unknownSpeaker).toBeInstanceOf(TribuneError);
+    expect((unknownSpeaker as TribuneError).code).toBe('SPEAKER_NOT_FOUND');
+    const unknownSpace = await pool
+      .request({ op: 'setMuted', spaceId: 'nope', speakerId: 'talker', muted: true })
+      .catch((e: unknown) => e);
+    expect((unknownSpace as TribuneError).code).toBe('SPACE_NOT_FOUND');
+    await pool.request({ op: 'closeSpace', spaceId });
   });
 });

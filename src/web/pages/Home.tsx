@@ -1,73 +1,76 @@
-import { useCallback, useEffect, useState, type FormEvent } from 'react';
-import {
-  ApiError,
-  createSpace,
-  isAbortError,
-  listSpaces,
-  loadName,
-  saveHostCredentials,
-  saveName,
-  type SpaceView,
-} from '../api.js';
-import { Avatar, ErrorBox, SmallButton, TextField } from '../components.js';
+import { useCallback, useEffect, useState, type ReactNode } from 'react';
+import { client, here, signInPath, spacePath, toApiError, type ApiError, type SpaceView } from '../api.js';
+import { Avatar, ErrorBox, formatAgo, formatCountdown, formatDate, SmallButton, useNow } from '../components.js';
 import { Link, navigate } from '../router.js';
+import { useSession } from '../session.js';
+import { usePageHooks } from '../testHooks.js';
 
-const LIST_POLL_MS = 3000;
+const LIST_POLL_MS = 15_000;
+const MAX_REPLAYS = 12;
 
-export function HomePage() {
-  const [title, setTitle] = useState('');
-  const [name, setName] = useState(loadName);
-  const [creating, setCreating] = useState(false);
-  const [createError, setCreateError] = useState<ApiError | null>(null);
+interface Lists {
+  live: SpaceView[];
+  upcoming: SpaceView[];
+  replays: SpaceView[];
+}
 
-  const [spaces, setSpaces] = useState<SpaceView[] | null>(null);
-  const [listError, setListError] = useState<ApiError | null>(null);
+function useSpaceLists(userId: string | null) {
+  const [lists, setLists] = useState<Lists | null>(null);
+  const [error, setError] = useState<ApiError | null>(null);
   const [reloadKey, setReloadKey] = useState(0);
 
   useEffect(() => {
-    const ctrl = new AbortController();
+    let stopped = false;
     let timer: ReturnType<typeof setTimeout> | undefined;
     const load = async (): Promise<void> => {
       try {
-        setSpaces(await listSpaces(ctrl.signal));
-        setListError(null);
+        const [live, scheduled, ended] = await Promise.all([
+          client.listSpaces('live'),
+          client.listSpaces('scheduled'),
+          client.listSpaces('ended'),
+        ]);
+        if (stopped) return;
+        const when = (s: SpaceView): number => new Date(s.scheduledFor ?? s.createdAt).getTime();
+        const endedAt = (s: SpaceView): number => new Date(s.endedAt ?? s.createdAt).getTime();
+        setLists({
+          live: live.spaces,
+          upcoming: [...scheduled.spaces].sort((a, b) => when(a) - when(b)),
+          replays: ended.spaces
+            .filter((s) => s.replay.state === 'available')
+            .sort((a, b) => endedAt(b) - endedAt(a))
+            .slice(0, MAX_REPLAYS),
+        });
+        setError(null);
       } catch (err) {
-        if (isAbortError(err)) return;
-        setListError(err instanceof ApiError ? err : new ApiError('NETWORK', 'Could not load Spaces', 0));
+        if (!stopped) setError(toApiError(err));
       }
-      if (!ctrl.signal.aborted) timer = setTimeout(() => void load(), LIST_POLL_MS);
+      if (!stopped) timer = setTimeout(() => void load(), LIST_POLL_MS);
     };
     void load();
     return () => {
-      ctrl.abort();
+      stopped = true;
       clearTimeout(timer);
     };
-  }, [reloadKey]);
+    // The user matters: each SpaceView carries `me` (subscribed).
+  }, [reloadKey, userId]);
 
-  const onSubmit = useCallback(
-    async (e: FormEvent) => {
-      e.preventDefault();
-      const t = title.trim();
-      if (!t || creating) return;
-      setCreating(true);
-      setCreateError(null);
-      try {
-        if (name.trim()) saveName(name.trim());
-        const space = await createSpace(t);
-        saveHostCredentials(space);
-        navigate(`/host/${encodeURIComponent(space.id)}`);
-      } catch (err) {
-        setCreateError(
-          err instanceof ApiError ? err : new ApiError('NETWORK', 'Could not create the Space', 0),
-        );
-        setCreating(false);
-      }
-    },
-    [title, name, creating],
-  );
+  const patch = useCallback((v: SpaceView) => {
+    setLists((l) =>
+      l && {
+        live: l.live.map((s) => (s.id === v.id ? v : s)),
+        upcoming: l.upcoming.map((s) => (s.id === v.id ? v : s)),
+        replays: l.replays.map((s) => (s.id === v.id ? v : s)),
+      },
+    );
+  }, []);
 
-  const live = spaces?.filter((s) => s.state === 'live') ?? [];
-  const ended = spaces?.filter((s) => s.state !== 'live') ?? [];
+  return { lists, error, reload: () => setReloadKey((k) => k + 1), patch };
+}
+
+export function HomePage() {
+  usePageHooks('home');
+  const { user } = useSession();
+  const { lists, error, reload, patch } = useSpaceLists(user?.id ?? null);
 
   return (
     <div className="page">
@@ -77,104 +80,193 @@ export function HomePage() {
           <br />
           <span className="accent">Everyone listens.</span>
         </h1>
-        <p className="muted">Start an audio Space, invite speakers, and share a link anyone can listen to.</p>
+        <p className="muted">
+          Live audio conversations that start on time, for a crowd of any size. Listen, react, request
+          to speak, clip the best moments.
+        </p>
+        <div className="hero-actions">
+          <Link
+            to={user ? '/new' : signInPath('/new')}
+            className="btn btn-primary"
+            data-testid="hero-start-space"
+          >
+            Start a Space
+          </Link>
+        </div>
       </section>
 
-      <form className="card create" onSubmit={onSubmit}>
-        <TextField
-          label="What do you want to talk about?"
-          testId="create-title"
-          placeholder="Space title"
-          maxLength={120}
-          value={title}
-          onChange={setTitle}
-          autoComplete="off"
-          required
-        />
-        <TextField
-          label="Your name"
-          testId="create-name"
-          placeholder="Host"
-          maxLength={60}
-          value={name}
-          onChange={setName}
-          autoComplete="nickname"
-        />
-        <button
-          data-testid="create-button"
-          className="btn btn-primary btn-block"
-          type="submit"
-          disabled={creating || !title.trim()}
-        >
-          {creating ? 'Starting…' : 'Start a Space'}
-        </button>
-        {createError && <ErrorBox error={createError} title="Couldn't start the Space" />}
-      </form>
+      {error && !lists && (
+        <ErrorBox error={error} title="Can't load Spaces">
+          <SmallButton onClick={reload}>Try again</SmallButton>
+        </ErrorBox>
+      )}
 
-      <section className="section">
-        <div className="section-head">
-          <h2>Live now</h2>
-          {spaces && <span className="count">{live.length}</span>}
-        </div>
-        {listError && !spaces && (
-          <ErrorBox error={listError} title="Can't load Spaces">
-            <SmallButton onClick={() => setReloadKey((k) => k + 1)}>Try again</SmallButton>
-          </ErrorBox>
+      <Section title="Live now" count={lists?.live.length} testId="live-list">
+        {!lists && !error && <div className="skeleton" aria-label="Loading" />}
+        {lists && lists.live.length === 0 && (
+          <p className="muted empty">Nobody is live right now. Start a Space, or check what's coming up.</p>
         )}
-        {!spaces && !listError && <div className="skeleton" aria-label="Loading" />}
-        {spaces && live.length === 0 && <p className="muted empty">No live Spaces right now. Start one!</p>}
-        {live.length > 0 && (
+        {lists && lists.live.length > 0 && (
           <ul className="space-list">
-            {live.map((s) => (
+            {lists.live.map((s) => (
               <SpaceCard key={s.id} space={s} />
             ))}
           </ul>
         )}
-        {ended.length > 0 && (
-          <>
-            <div className="section-head">
-              <h2>Replays</h2>
-            </div>
-            <ul className="space-list">
-              {ended.slice(0, 10).map((s) => (
-                <SpaceCard key={s.id} space={s} />
-              ))}
-            </ul>
-          </>
-        )}
-      </section>
+      </Section>
+
+      {lists && lists.upcoming.length > 0 && (
+        <Section title="Upcoming" count={lists.upcoming.length} testId="upcoming-list">
+          <ul className="space-list">
+            {lists.upcoming.map((s) => (
+              <SpaceCard key={s.id} space={s} onChange={patch} />
+            ))}
+          </ul>
+        </Section>
+      )}
+
+      {lists && lists.replays.length > 0 && (
+        <Section title="Recent replays" testId="replay-list">
+          <ul className="space-list">
+            {lists.replays.map((s) => (
+              <SpaceCard key={s.id} space={s} />
+            ))}
+          </ul>
+        </Section>
+      )}
     </div>
   );
 }
 
-function SpaceCard({ space }: { space: SpaceView }) {
-  const isLive = space.state === 'live';
-  const speakers = space.speakers ?? [];
+function Section({
+  title,
+  count,
+  testId,
+  children,
+}: {
+  title: string;
+  count?: number;
+  testId: string;
+  children: ReactNode;
+}) {
   return (
-    <li className="space-card" data-testid="space-item" data-space-id={space.id}>
-      <div className="space-card-main">
-        <div className="space-card-top">
-          {isLive ? <span className="badge badge-live">LIVE</span> : <span className="badge">REPLAY</span>}
-          <span className="muted small">
-            {speakers.length} {speakers.length === 1 ? 'speaker' : 'speakers'}
-          </span>
-        </div>
+    <section className="section" data-testid={testId}>
+      <div className="section-head">
+        <h2>{title}</h2>
+        {count !== undefined && <span className="count">{count}</span>}
+      </div>
+      {children}
+    </section>
+  );
+}
+
+export function SubscribeButton({
+  space,
+  onChange,
+  className = 'btn btn-secondary btn-small',
+}: {
+  space: SpaceView;
+  onChange?: (v: SpaceView) => void;
+  className?: string;
+}) {
+  const { user } = useSession();
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const subscribed = !!space.me?.subscribed;
+  const isHost = !!user && user.id === space.host.id;
+  if (isHost) return null;
+
+  const onClick = async (): Promise<void> => {
+    if (!user) {
+      navigate(signInPath(here()));
+      return;
+    }
+    setBusy(true);
+    setError(null);
+    try {
+      if (subscribed) await client.unsubscribe(space.id);
+      else await client.subscribe(space.id);
+      const me = space.me ?? {
+        role: null,
+        hostMuted: false,
+        unmuteLocked: false,
+        selfMuted: false,
+        blocked: false,
+        requested: false,
+        subscribed: false,
+      };
+      onChange?.({ ...space, me: { ...me, subscribed: !subscribed } });
+    } catch (err) {
+      setError(toApiError(err).code === 'SPACE_NOT_SCHEDULED' ? 'It already started!' : "Couldn't update");
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <span className="subscribe">
+      <button
+        type="button"
+        className={subscribed ? 'btn btn-ghost btn-small' : className}
+        onClick={() => void onClick()}
+        disabled={busy}
+        aria-pressed={subscribed}
+        data-testid={subscribed ? 'unsubscribe' : 'subscribe'}
+        data-space-id={space.id}
+        data-subscribed={subscribed ? 'true' : 'false'}
+      >
+        {subscribed ? '✓ Subscribed' : 'Subscribe'}
+      </button>
+      {error && <span className="small warn-text">{error}</span>}
+    </span>
+  );
+}
+
+function SpaceCard({ space, onChange }: { space: SpaceView; onChange?: (v: SpaceView) => void }) {
+  const now = useNow(space.state === 'scheduled' ? 1000 : 60_000);
+  const host = space.host;
+  const to = spacePath(space.id);
+  let meta: ReactNode;
+  if (space.state === 'live') meta = <span className="badge badge-live">LIVE</span>;
+  else if (space.state === 'scheduled') {
+    const at = new Date(space.scheduledFor ?? space.createdAt).getTime();
+    meta = (
+      <>
+        <span className="badge badge-soon">UPCOMING</span>
+        <span className="muted small" title={formatCountdown(at - now)}>
+          {formatDate(space.scheduledFor)}
+        </span>
+      </>
+    );
+  } else
+    meta = (
+      <>
+        <span className="badge">REPLAY</span>
+        <span className="muted small">{formatAgo(space.endedAt, now)}</span>
+      </>
+    );
+
+  return (
+    <li className="space-card" data-testid="space-card" data-space-id={space.id} data-state={space.state}>
+      <Link to={to} className="space-card-link" data-testid="space-link">
+        <div className="space-card-top">{meta}</div>
         <h3 className="space-title">{space.title || 'Untitled Space'}</h3>
-        {speakers.length > 0 && (
-          <div className="avatar-stack">
-            {speakers.slice(0, 5).map((sp) => (
-              <Avatar key={sp.id} name={sp.name} seed={sp.id} />
-            ))}
-          </div>
+        <div className="space-host">
+          <Avatar name={host.displayName} seed={host.id} size="sm" />
+          <span className="small">
+            {host.displayName} <span className="muted">@{host.handle}</span>
+          </span>
+          {space.requireSignIn && <span className="tag">Members</span>}
+        </div>
+      </Link>
+      <div className="space-card-action">
+        {space.state === 'scheduled' ? (
+          <SubscribeButton space={space} onChange={onChange} />
+        ) : (
+          <Link to={to} className="btn btn-secondary btn-small" tabIndex={-1} aria-hidden="true">
+            {space.state === 'live' ? 'Listen' : 'Play'}
+          </Link>
         )}
       </div>
-      <Link
-        to={`/listen/${encodeURIComponent(space.id)}`}
-        className="btn btn-secondary"
-        data-testid="space-listen-link"
-      >
-        {isLive ? 'Listen' : 'Play'}
-      </Link>
     </li>
   );
 }

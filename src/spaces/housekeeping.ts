@@ -1,0 +1,137 @@
+/**
+ * Background duties of the control plane, each on one timer, all stopped by `close()`:
+ * - a live Space whose host has been gone (no stage session, no open page) for
+ *   `spaces.hostAbsentEndSec` ends by itself;
+ * - replays past their retention are deleted from disk;
+ * - the webhook outbox is delivered (signed, retried with backoff; it survives restarts);
+ * - expired sessions are purged.
+ */
+import { createHmac } from 'node:crypto';
+import type { SpaceService } from './service.js';
+
+export interface HousekeepingOptions {
+  intervalMs?: number;
+  /** HMAC key for the webhook signature header. */
+  webhookSecret: Buffer;
+  fetch?: typeof fetch;
+}
+
+const MAX_WEBHOOK_ATTEMPTS = 12;
+
+export class Housekeeping {
+  /** spaceId → open host pages (server-sent event streams). */
+  private readonly hostPages = new Map<string, number>();
+  /** spaceId → last time the host was seen present. */
+  private readonly hostSeenAt = new Map<string, number>();
+  private timer: NodeJS.Timeout | undefined;
+  private running = false;
+  private readonly doFetch: typeof fetch;
+
+  constructor(
+    private readonly svc: SpaceService,
+    private readonly opts: HousekeepingOptions,
+  ) {
+    this.doFetch = opts.fetch ?? ((...a) => fetch(...a));
+  }
+
+  start(): void {
+    if (this.timer) return;
+    this.timer = setInterval(() => void this.tick(), this.opts.intervalMs ?? 1000);
+    this.timer.unref();
+  }
+
+  close(): void {
+    clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
+  /** The host opened (+1) or closed (-1) a page on their Space. */
+  hostPage(spaceId: string, delta: 1 | -1): void {
+    const n = (this.hostPages.get(spaceId) ?? 0) + delta;
+    if (n <= 0) this.hostPages.delete(spaceId);
+    else this.hostPages.set(spaceId, n);
+    this.hostSeenAt.set(spaceId, this.svc.now());
+  }
+
+  /** One pass of every duty (exposed for tests; the timer calls it). */
+  async tick(): Promise<void> {
+    if (this.running) return;
+    this.running = true;
+    try {
+      await this.endAbandoned();
+      await this.expireReplays();
+      await this.deliverWebhooks();
+      await this.svc.storage.deleteExpiredSessions(new Date(this.svc.now()).toISOString());
+    } catch (err) {
+      this.svc.log.error({ err }, 'housekeeping failed');
+    } finally {
+      this.running = false;
+    }
+  }
+
+  private async endAbandoned(): Promise<void> {
+    const now = this.svc.now();
+    const limitMs = this.svc.config.spaces.hostAbsentEndSec * 1000;
+    for (const s of await this.svc.storage.listSpaces({ states: ['live'], limit: 100_000 })) {
+      const present = (this.hostPages.get(s.id) ?? 0) > 0 || this.svc.registry.isConnected(s.id, s.hostId);
+      const seen = this.hostSeenAt.get(s.id);
+      if (present || seen === undefined) {
+        // First sight (a new Space, or a restart) starts the clock: a host gets the full grace period.
+        this.hostSeenAt.set(s.id, now);
+        continue;
+      }
+      if (now - seen >= limitMs) {
+        this.svc.log.info(
+          { id: s.id, goneSec: Math.round((now - seen) / 1000) },
+          'host gone: ending the Space',
+        );
+        await this.svc.end(null, s.id);
+        this.hostSeenAt.delete(s.id);
+      }
+    }
+  }
+
+  private async expireReplays(): Promise<void> {
+    for (const s of await this.svc.storage.expiredReplays(new Date(this.svc.now()).toISOString())) {
+      this.svc.log.info({ id: s.id }, 'replay retention passed: deleting the recording');
+      await this.svc.exclusive(s.id, () => this.svc.dropReplay(s, 'expired'));
+      this.svc.emit('space', s.id);
+    }
+  }
+
+  private async deliverWebhooks(): Promise<void> {
+    const url = this.svc.config.webhookUrl;
+    if (!url) return;
+    const now = this.svc.now();
+    for (const o of await this.svc.storage.dueOutbox(new Date(now).toISOString(), 20)) {
+      const signature = createHmac('sha256', this.opts.webhookSecret).update(o.payload).digest('hex');
+      let ok = false;
+      try {
+        const res = await this.doFetch(url, {
+          method: 'POST',
+          headers: {
+            'content-type': 'application/json',
+            'x-tribune-signature': `sha256=${signature}`,
+            'x-tribune-delivery': o.id,
+          },
+          body: o.payload,
+          signal: AbortSignal.timeout(5000),
+        });
+        ok = res.ok;
+      } catch (err) {
+        this.svc.log.warn({ err, id: o.id }, 'webhook delivery failed');
+      }
+      if (ok || o.attempts + 1 >= MAX_WEBHOOK_ATTEMPTS) {
+        if (!ok) this.svc.log.error({ id: o.id }, 'webhook dropped after repeated failures');
+        await this.svc.storage.deleteOutbox(o.id);
+      } else {
+        const backoffMs = Math.min(3600_000, 1000 * 2 ** o.attempts);
+        await this.svc.storage.rescheduleOutbox(
+          o.id,
+          o.attempts + 1,
+          new Date(now + backoffMs).toISOString(),
+        );
+      }
+    }
+  }
+}

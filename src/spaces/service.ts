@@ -1,0 +1,541 @@
+/**
+ * The control plane of Spaces: lifecycle (scheduled → live → ended), views, listening and publishing
+ * grants, replays and clips. Role changes live in stage.ts. Every acknowledged change is written to
+ * Storage before the call returns; the media side (SpaceRegistry) and the live state (LiveHub)
+ * follow from it, and are rebuilt from it at start (`init`).
+ */
+import { EventEmitter } from 'node:events';
+import { mkdir, rm } from 'node:fs/promises';
+import path from 'node:path';
+import type { FastifyBaseLogger as Logger } from 'fastify';
+import type {
+  ClipBody,
+  ClipView,
+  CreateSpaceBody,
+  ListenGrant,
+  MeInSpace,
+  PublishToken,
+  SpaceView,
+  UserRef,
+} from '../api/schemas.js';
+import type { TribuneConfig } from '../config.js';
+import { TribuneError } from '../errors.js';
+import { createClip, lastSecondsRange } from '../hls/clips.js';
+import { deleteRecording } from '../hls/replay.js';
+import type { LiveHub } from '../live/hub.js';
+import type { LiveBase, LiveSpeaker } from '../live/types.js';
+import { newId, type SpaceRegistry } from '../origin/spaces.js';
+import type { TokenSigner } from '../origin/tokens.js';
+import type { MemberRecord, SpaceRecord, SpaceState, Storage, UserRecord } from '../store/types.js';
+import { isModerator, isOnStage, ON_STAGE } from './policy.js';
+
+export interface ServiceEvents {
+  /** A user's own standing in a Space changed (role, mute, block, request). */
+  me: [spaceId: string, userId: string];
+  /** Members or requests changed (hosts' view). */
+  participants: [spaceId: string];
+  /** The Space record changed (state, title, replay). */
+  space: [spaceId: string];
+}
+
+export interface ServiceDeps {
+  storage: Storage;
+  registry: SpaceRegistry;
+  hub: LiveHub;
+  tokens: TokenSigner;
+  config: Readonly<TribuneConfig>;
+  log: Logger;
+  now?: () => number;
+}
+
+const DAY_MS = 86_400_000;
+const PUBLISH_TOKEN_SEC = 10 * 60;
+const LISTEN_TOKEN_SEC = 6 * 3600;
+const INVITE_TOKEN_SEC = 24 * 3600;
+const LIST_LIMIT = 50;
+
+export const toUserRef = (u: UserRecord): UserRef => ({
+  id: u.id,
+  handle: u.handle,
+  displayName: u.displayName,
+});
+
+export class SpaceService extends EventEmitter<ServiceEvents> {
+  readonly storage: Storage;
+  readonly registry: SpaceRegistry;
+  readonly hub: LiveHub;
+  readonly tokens: TokenSigner;
+  readonly config: Readonly<TribuneConfig>;
+  readonly log: Logger;
+  readonly now: () => number;
+  private readonly locks = new Map<string, Promise<unknown>>();
+  /** Spaces whose listeners must be signed in (the edges ask, per request, through response headers). */
+  private readonly signedInOnly = new Set<string>();
+  /** Users by id, for live-state documents (display names change rarely; refreshed on role changes). */
+  private readonly userCache = new Map<string, UserRecord>();
+
+  constructor(deps: ServiceDeps) {
+    super();
+    this.storage = deps.storage;
+    this.registry = deps.registry;
+    this.hub = deps.hub;
+    this.tokens = deps.tokens;
+    this.config = deps.config;
+    this.log = deps.log;
+    this.now = deps.now ?? Date.now;
+    this.registry.on(
+      'stage',
+      (id) => void this.publishLive(id).catch((err: unknown) => this.log.warn({ err, id }, 'live state')),
+    );
+  }
+
+  private get edgeBase(): string {
+    return `${this.config.publicEdgeUrl || ''}/hls`;
+  }
+
+  /** Runs `fn` alone for this Space: role and seat limits are checked and written without races. */
+  async exclusive<T>(spaceId: string, fn: () => Promise<T>): Promise<T> {
+    const prev = this.locks.get(spaceId) ?? Promise.resolve();
+    const run = prev.then(fn, fn);
+    const tail = run.catch(() => undefined);
+    this.locks.set(spaceId, tail);
+    void tail.then(() => {
+      if (this.locks.get(spaceId) === tail) this.locks.delete(spaceId);
+    });
+    return run;
+  }
+
+  accessFor(id: string): 'public' | 'signed-in' {
+    return this.signedInOnly.has(id) ? 'signed-in' : 'public';
+  }
+
+  /** Brings back what storage says: live Spaces resume (recording and timeline continue), replays load. */
+  async init(): Promise<void> {
+    for (const s of await this.storage.listSpaces({
+      states: ['scheduled', 'live', 'ended'],
+      limit: 1_000_000,
+    }))
+      if (s.requireSignIn) this.signedInOnly.add(s.id);
+    for (const s of await this.storage.listSpaces({ states: ['live'], limit: 100_000 })) {
+      try {
+        await this.registry.openLive(s.id);
+        await this.openLiveState(s);
+        for (const m of await this.storage.members(s.id, [...ON_STAGE]))
+          if (m.hostMuted || m.selfMuted) await this.registry.setMuted(s.id, m.userId, true);
+        this.log.info({ id: s.id }, 'resumed a live Space');
+      } catch (err) {
+        this.log.error({ err, id: s.id }, 'could not resume a live Space');
+      }
+    }
+    for (const s of await this.storage.listSpaces({ states: ['ended'], limit: 100_000 }))
+      if (s.replayState === 'available')
+        await this.registry.openReplay(s.id, s.replayTrimStartSec).catch(() => false);
+    for (const s of await this.storage.listSpaces({ states: ['scheduled'], limit: 100_000 }))
+      this.hub.open(s.id, { state: 'scheduled', title: s.title, speakers: [] });
+  }
+
+  // ------------------------------------------------------------------ lookups
+
+  async space(id: string): Promise<SpaceRecord> {
+    const s = await this.storage.spaceById(id);
+    if (!s) throw new TribuneError('SPACE_NOT_FOUND');
+    return s;
+  }
+
+  async user(id: string): Promise<UserRecord> {
+    const cached = this.userCache.get(id);
+    if (cached) return cached;
+    const u = await this.storage.userById(id);
+    if (!u) throw new TribuneError('USER_NOT_FOUND');
+    this.userCache.set(id, u);
+    return u;
+  }
+
+  async roleOf(spaceId: string, userId: string | undefined): Promise<MemberRecord | undefined> {
+    return userId ? this.storage.member(spaceId, userId) : undefined;
+  }
+
+  // ------------------------------------------------------------------ lifecycle
+
+  async create(user: UserRecord, body: CreateSpaceBody): Promise<SpaceView> {
+    const title = body.title.trim();
+    if (!title) throw new TribuneError('BAD_REQUEST', 'title is empty');
+    let scheduledFor: string | null = null;
+    if (body.scheduledFor !== undefined) {
+      const at = Date.parse(body.scheduledFor);
+      const now = this.now();
+      if (!Number.isFinite(at) || at <= now || at > now + this.config.spaces.scheduleMaxDays * DAY_MS)
+        throw new TribuneError('SCHEDULE_OUT_OF_RANGE');
+      scheduledFor = new Date(at).toISOString();
+    }
+    const nowIso = new Date(this.now()).toISOString();
+    const record = await this.storage.createSpace({
+      id: newId(9),
+      hostId: user.id,
+      title,
+      description: (body.description ?? '').trim(),
+      state: scheduledFor ? 'scheduled' : 'live',
+      requireSignIn: body.requireSignIn ?? false,
+      scheduledFor,
+      createdAt: nowIso,
+      startedAt: scheduledFor ? null : nowIso,
+      endedAt: null,
+    });
+    await this.storage.putMember(this.newMember(record.id, user.id, 'host'));
+    if (record.requireSignIn) this.signedInOnly.add(record.id);
+    if (record.state === 'live') {
+      await this.registry.openLive(record.id);
+      await this.openLiveState(record);
+    } else {
+      this.hub.open(record.id, { state: 'scheduled', title, speakers: [] });
+    }
+    return this.view(record.id, user);
+  }
+
+  async start(user: UserRecord, id: string): Promise<SpaceView> {
+    await this.exclusive(id, async () => {
+      const s = await this.space(id);
+      await this.requireRole(s, user, 'host');
+      if (s.state !== 'scheduled') throw new TribuneError('SPACE_NOT_SCHEDULED');
+      const nowIso = new Date(this.now()).toISOString();
+      const live = await this.storage.updateSpace(id, { state: 'live', startedAt: nowIso });
+      await this.registry.openLive(id);
+      await this.openLiveState(live);
+      await this.remindSubscribers(live);
+    });
+    this.emit('space', id);
+    return this.view(id, user);
+  }
+
+  /** Ends a live Space (the host, or the system when the host is gone); its recording becomes the replay. */
+  async end(user: UserRecord | null, id: string): Promise<SpaceView> {
+    await this.exclusive(id, async () => {
+      const s = await this.space(id);
+      if (user) await this.requireRole(s, user, 'host');
+      if (s.state === 'ended') return;
+      const now = this.now();
+      await this.registry.end(id);
+      const recorded = this.registry.store(id)?.mediaDurationSec ?? 0;
+      await this.storage.updateSpace(id, {
+        state: 'ended',
+        endedAt: new Date(now).toISOString(),
+        replayState: recorded > 0 ? 'available' : 'none',
+        replayExpiresAt:
+          recorded > 0 ? new Date(now + this.config.spaces.replayRetentionDays * DAY_MS).toISOString() : null,
+      });
+      await this.storage.clearRequests(id);
+      this.hub.update(id, { state: 'ended', speakers: [] });
+      this.hub.close(id);
+    });
+    this.emit('space', id);
+    this.emit('participants', id);
+    return this.view(id, user);
+  }
+
+  private async remindSubscribers(s: SpaceRecord): Promise<void> {
+    const subscribers = await this.storage.subscribers(s.id);
+    const at = new Date(this.now()).toISOString();
+    await this.storage.addNotifications(
+      subscribers.map((userId) => ({
+        id: newId(12),
+        userId,
+        spaceId: s.id,
+        kind: 'space-started' as const,
+        createdAt: at,
+        readAt: null,
+      })),
+    );
+    if (this.config.webhookUrl) {
+      await this.storage.enqueueOutbox({
+        id: newId(12),
+        payload: JSON.stringify({
+          type: 'space.started',
+          spaceId: s.id,
+          title: s.title,
+          shareUrl: `/s/${s.id}`,
+          subscribers,
+          at,
+        }),
+        attempts: 0,
+        nextAttemptAt: at,
+        createdAt: at,
+      });
+    }
+  }
+
+  async subscribe(user: UserRecord, id: string, on: boolean): Promise<void> {
+    const s = await this.space(id);
+    if (on && s.state !== 'scheduled') throw new TribuneError('SPACE_NOT_SCHEDULED');
+    if (on) await this.storage.subscribe(id, user.id);
+    else await this.storage.unsubscribe(id, user.id);
+    this.emit('me', id, user.id);
+  }
+
+  // ------------------------------------------------------------------ views
+
+  async view(id: string, viewer: UserRecord | null): Promise<SpaceView> {
+    const s = await this.space(id);
+    const host = await this.user(s.hostId);
+    return this.toView(s, host, viewer ? await this.meIn(s, viewer) : null);
+  }
+
+  async list(state: SpaceState | undefined, viewer: UserRecord | null): Promise<SpaceView[]> {
+    const states: SpaceState[] = state ? [state] : ['live', 'scheduled', 'ended'];
+    const out: SpaceView[] = [];
+    for (const st of states) {
+      const spaces = await this.storage.listSpaces({ states: [st], limit: LIST_LIMIT });
+      for (const s of spaces)
+        out.push(this.toView(s, await this.user(s.hostId), viewer ? await this.meIn(s, viewer) : null));
+    }
+    return out;
+  }
+
+  async meIn(s: SpaceRecord, user: UserRecord): Promise<MeInSpace> {
+    const m = await this.storage.member(s.id, user.id);
+    const requested = (await this.storage.requests(s.id)).some((r) => r.userId === user.id);
+    return {
+      role: m && !m.blocked ? m.role : m?.blocked ? null : 'listener',
+      hostMuted: m?.hostMuted ?? false,
+      unmuteLocked: m?.unmuteLocked ?? false,
+      selfMuted: m?.selfMuted ?? false,
+      blocked: m?.blocked ?? false,
+      requested,
+      subscribed: s.state === 'scheduled' ? await this.storage.isSubscribed(s.id, user.id) : false,
+    };
+  }
+
+  private toView(s: SpaceRecord, host: UserRecord, me: MeInSpace | null): SpaceView {
+    const base = `${this.edgeBase}/spaces/${s.id}`;
+    const store = this.registry.store(s.id);
+    return {
+      id: s.id,
+      title: s.title,
+      description: s.description,
+      state: s.state,
+      requireSignIn: s.requireSignIn,
+      scheduledFor: s.scheduledFor,
+      createdAt: s.createdAt,
+      startedAt: s.startedAt,
+      endedAt: s.endedAt,
+      host: toUserRef(host),
+      shareUrl: `/s/${s.id}`,
+      playbackUrl: `${base}/master.m3u8`,
+      stateUrl: `${base}/state.json`,
+      reactionsUrl: `${base}/reactions`,
+      leaveUrl: `${base}/leave`,
+      replay: {
+        state: s.replayState,
+        playbackUrl: s.replayState === 'available' ? `${base}/master.m3u8` : null,
+        trimStartSec: s.replayTrimStartSec,
+        durationSec: s.replayState === 'available' && store ? store.replayDurationSec : null,
+        expiresAt: s.replayExpiresAt,
+      },
+      me,
+    };
+  }
+
+  // ------------------------------------------------------------------ grants
+
+  /** A listen grant; a token for the edge when the Space requires sign-in. */
+  async listen(id: string, user: UserRecord | null): Promise<ListenGrant> {
+    const s = await this.space(id);
+    if (s.requireSignIn && !user) throw new TribuneError('SIGN_IN_REQUIRED');
+    if (user && (await this.storage.member(id, user.id))?.blocked) throw new TribuneError('BLOCKED');
+    const base = `${this.edgeBase}/spaces/${s.id}`;
+    const i = Math.floor(this.now() / 1000);
+    const token = s.requireSignIn
+      ? this.tokens.sign({ s: id, r: 'listen', u: user?.id, i, e: i + LISTEN_TOKEN_SEC })
+      : null;
+    return { token, playbackUrl: `${base}/master.m3u8`, stateUrl: `${base}/state.json` };
+  }
+
+  /** A WHIP bearer token for a user on stage. */
+  async publishToken(id: string, user: UserRecord): Promise<PublishToken> {
+    const s = await this.space(id);
+    const m = await this.storage.member(id, user.id);
+    if (m?.blocked) throw new TribuneError('BLOCKED');
+    if (!isOnStage(m?.role))
+      throw new TribuneError('FORBIDDEN', 'only the host, co-hosts and speakers publish');
+    if (s.state !== 'live') throw new TribuneError('SPACE_NOT_LIVE');
+    const i = Math.floor(this.now() / 1000);
+    const e = i + PUBLISH_TOKEN_SEC;
+    return {
+      whipUrl: `/whip/${id}`,
+      token: this.tokens.sign({ s: id, r: 'publish', u: user.id, i, e }),
+      expiresAt: new Date(e * 1000).toISOString(),
+    };
+  }
+
+  /** WHIP's check at offer time: the token's user must be on stage now (roles can change after issue). */
+  async authorizePublish(id: string, userId: string | undefined): Promise<void> {
+    const s = await this.space(id);
+    if (s.state !== 'live') throw new TribuneError('SPACE_NOT_LIVE');
+    if (!userId) throw new TribuneError('FORBIDDEN', 'publish tokens name a user');
+    const m = await this.storage.member(id, userId);
+    if (!m || m.blocked || !isOnStage(m.role)) throw new TribuneError('FORBIDDEN', 'not on stage');
+  }
+
+  inviteToken(id: string): { token: string; expiresAt: string } {
+    const i = Math.floor(this.now() / 1000);
+    const e = i + INVITE_TOKEN_SEC;
+    return {
+      token: this.tokens.sign({ s: id, r: 'invite', i, e }),
+      expiresAt: new Date(e * 1000).toISOString(),
+    };
+  }
+
+  async requireRole(
+    s: SpaceRecord,
+    user: UserRecord,
+    ...roles: MemberRecord['role'][]
+  ): Promise<MemberRecord> {
+    const m = await this.storage.member(s.id, user.id);
+    if (m?.blocked) throw new TribuneError('BLOCKED');
+    if (!m || !roles.includes(m.role))
+      throw new TribuneError('FORBIDDEN', `needs role ${roles.join(' or ')}`);
+    return m;
+  }
+
+  async requireModerator(s: SpaceRecord, user: UserRecord): Promise<MemberRecord> {
+    const m = await this.requireRole(s, user, 'host', 'cohost');
+    if (!isModerator(m.role)) throw new TribuneError('FORBIDDEN');
+    return m;
+  }
+
+  newMember(spaceId: string, userId: string, role: MemberRecord['role']): MemberRecord {
+    return {
+      spaceId,
+      userId,
+      role,
+      hostMuted: false,
+      unmuteLocked: false,
+      selfMuted: false,
+      blocked: false,
+      updatedAt: new Date(this.now()).toISOString(),
+    };
+  }
+
+  // ------------------------------------------------------------------ replays and clips
+
+  async deleteReplay(user: UserRecord, id: string): Promise<void> {
+    await this.exclusive(id, async () => {
+      const s = await this.space(id);
+      await this.requireRole(s, user, 'host');
+      if (s.state !== 'ended' || s.replayState !== 'available')
+        throw new TribuneError('REPLAY_NOT_AVAILABLE');
+      await this.dropReplay(s, 'deleted');
+    });
+    this.emit('space', id);
+  }
+
+  /** Deletes a replay's recording from disk (host's delete, or retention). Clips are copies and stay. */
+  async dropReplay(s: SpaceRecord, state: 'deleted' | 'expired'): Promise<void> {
+    this.registry.forget(s.id);
+    await this.storage.updateSpace(s.id, { replayState: state, replayExpiresAt: null });
+    await deleteRecording(this.registry.root, s.id);
+  }
+
+  async trimReplay(user: UserRecord, id: string, startSec: number): Promise<SpaceView> {
+    await this.exclusive(id, async () => {
+      const s = await this.space(id);
+      await this.requireRole(s, user, 'host');
+      const store = this.registry.store(id);
+      if (s.state !== 'ended' || s.replayState !== 'available' || !store)
+        throw new TribuneError('REPLAY_NOT_AVAILABLE');
+      store.setTrimStartSec(startSec);
+      await this.storage.updateSpace(id, { replayTrimStartSec: startSec });
+    });
+    this.emit('space', id);
+    return this.view(id, user);
+  }
+
+  async createClip(user: UserRecord | null, id: string, body: ClipBody): Promise<ClipView> {
+    const s = await this.space(id);
+    if (s.requireSignIn && !user) throw new TribuneError('SIGN_IN_REQUIRED');
+    if (user && (await this.storage.member(id, user.id))?.blocked) throw new TribuneError('BLOCKED');
+    const store = this.registry.store(id);
+    if (!store || s.state === 'scheduled' || (s.state === 'ended' && s.replayState !== 'available'))
+      throw new TribuneError(s.state === 'scheduled' ? 'SPACE_NOT_LIVE' : 'REPLAY_NOT_AVAILABLE');
+    const durationSec = body.durationSec ?? 30;
+    const range =
+      body.startSec === undefined
+        ? s.state === 'live'
+          ? lastSecondsRange(store, durationSec)
+          : { startSec: s.replayTrimStartSec, durationSec }
+        : { startSec: body.startSec, durationSec };
+    const clipId = newId(9);
+    const cut = await createClip({ store, ...range, outDir: this.clipDir(clipId) });
+    await this.storage.createClip({
+      id: clipId,
+      spaceId: id,
+      creatorId: user?.id ?? null,
+      ...cut,
+      createdAt: new Date(this.now()).toISOString(),
+    });
+    return this.clip(clipId);
+  }
+
+  async clip(clipId: string): Promise<ClipView> {
+    const c = await this.storage.clipById(clipId);
+    if (!c) throw new TribuneError('CLIP_NOT_FOUND');
+    const s = await this.storage.spaceById(c.spaceId);
+    return {
+      id: c.id,
+      spaceId: c.spaceId,
+      spaceTitle: s?.title ?? '',
+      startSec: c.startSec,
+      durationSec: c.durationSec,
+      createdAt: c.createdAt,
+      playbackUrl: `${this.edgeBase}/clips/${c.id}/clip.m3u8`,
+      shareUrl: `/clip/${c.id}`,
+    };
+  }
+
+  clipDir(clipId: string): string {
+    return path.join(this.config.dataDir, 'clips', clipId);
+  }
+
+  async ensureDirs(): Promise<void> {
+    await mkdir(path.join(this.config.dataDir, 'clips'), { recursive: true });
+  }
+
+  /** Removes clips' files for a clip id that storage does not know (a crash between copy and insert). */
+  async removeClipFiles(clipId: string): Promise<void> {
+    await rm(this.clipDir(clipId), { recursive: true, force: true });
+  }
+
+  // ------------------------------------------------------------------ live state
+
+  private async openLiveState(s: SpaceRecord): Promise<void> {
+    const base: LiveBase = { state: 'live', title: s.title, speakers: await this.liveSpeakers(s.id) };
+    if (this.hub.has(s.id)) this.hub.update(s.id, base);
+    else this.hub.open(s.id, base);
+  }
+
+  /** Pushes the stage (members on stage, who is connected, levels, mutes) into the live document. */
+  async publishLive(id: string): Promise<void> {
+    if (!this.hub.has(id) || !this.registry.isLive(id)) return;
+    this.hub.update(id, { speakers: await this.liveSpeakers(id) });
+  }
+
+  private async liveSpeakers(id: string): Promise<LiveSpeaker[]> {
+    const sessions = this.registry.sessions(id);
+    const out: LiveSpeaker[] = [];
+    for (const m of await this.storage.members(id, [...ON_STAGE])) {
+      if (m.blocked) continue;
+      const u = await this.user(m.userId);
+      const live = sessions.find((x) => x.userId === m.userId);
+      out.push({
+        userId: m.userId,
+        handle: u.handle,
+        name: u.displayName,
+        role: m.role as LiveSpeaker['role'],
+        connected: !!live,
+        muted: m.hostMuted || m.selfMuted,
+        speaking: !!live && live.speaking && !(m.hostMuted || m.selfMuted),
+        level: live && !(m.hostMuted || m.selfMuted) ? live.level : 0,
+      });
+    }
+    return out;
+  }
+}

@@ -1,0 +1,164 @@
+import type Database from 'better-sqlite3';
+
+/**
+ * The SQLite schema, as an ordered list of versioned migrations. The database records the last one
+ * applied in `PRAGMA user_version`; migrate() applies the newer ones, each in its own transaction.
+ *
+ * Rules: never edit or reorder a migration that has shipped — append a new one. Versions start at 1
+ * and increase by one. Timestamps are ISO 8601 strings as `Date.prototype.toISOString()` writes them
+ * (UTC, milliseconds), so that text order is time order; booleans are 0/1.
+ */
+export interface Migration {
+  version: number;
+  up: string;
+}
+
+export const migrations: readonly Migration[] = [
+  {
+    version: 1,
+    up: `
+      CREATE TABLE users (
+        id            TEXT PRIMARY KEY,
+        handle        TEXT NOT NULL,
+        display_name  TEXT NOT NULL,
+        password_hash TEXT NOT NULL,
+        created_at    TEXT NOT NULL
+      ) STRICT;
+      CREATE UNIQUE INDEX users_handle ON users (handle);
+
+      CREATE TABLE sessions (
+        id_hash    TEXT PRIMARY KEY,
+        user_id    TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+        created_at TEXT NOT NULL,
+        expires_at TEXT NOT NULL
+      ) STRICT;
+      CREATE INDEX sessions_user ON sessions (user_id);
+      CREATE INDEX sessions_expires ON sessions (expires_at);
+
+      CREATE TABLE spaces (
+        id                    TEXT PRIMARY KEY,
+        host_id               TEXT NOT NULL REFERENCES users (id),
+        title                 TEXT NOT NULL,
+        description           TEXT NOT NULL,
+        state                 TEXT NOT NULL CHECK (state IN ('scheduled', 'live', 'ended')),
+        require_sign_in       INTEGER NOT NULL CHECK (require_sign_in IN (0, 1)),
+        scheduled_for         TEXT,
+        created_at            TEXT NOT NULL,
+        started_at            TEXT,
+        ended_at              TEXT,
+        replay_state          TEXT NOT NULL DEFAULT 'none'
+                              CHECK (replay_state IN ('none', 'available', 'deleted', 'expired')),
+        replay_trim_start_sec REAL NOT NULL DEFAULT 0,
+        replay_expires_at     TEXT
+      ) STRICT;
+      CREATE INDEX spaces_state_recency
+        ON spaces (state, COALESCE(ended_at, started_at, scheduled_for, created_at));
+      CREATE INDEX spaces_state_scheduled ON spaces (state, scheduled_for);
+      CREATE INDEX spaces_host ON spaces (host_id);
+      CREATE INDEX spaces_replay_expiry ON spaces (replay_expires_at)
+        WHERE state = 'ended' AND replay_state = 'available';
+
+      CREATE TABLE members (
+        space_id      TEXT NOT NULL REFERENCES spaces (id) ON DELETE CASCADE,
+        user_id       TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+        role          TEXT NOT NULL CHECK (role IN ('host', 'cohost', 'speaker', 'listener')),
+        host_muted    INTEGER NOT NULL CHECK (host_muted IN (0, 1)),
+        unmute_locked INTEGER NOT NULL CHECK (unmute_locked IN (0, 1)),
+        self_muted    INTEGER NOT NULL CHECK (self_muted IN (0, 1)),
+        blocked       INTEGER NOT NULL CHECK (blocked IN (0, 1)),
+        updated_at    TEXT NOT NULL,
+        PRIMARY KEY (space_id, user_id)
+      ) STRICT, WITHOUT ROWID;
+      CREATE INDEX members_user ON members (user_id);
+
+      CREATE TABLE speak_requests (
+        space_id   TEXT NOT NULL REFERENCES spaces (id) ON DELETE CASCADE,
+        user_id    TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+        created_at TEXT NOT NULL,
+        PRIMARY KEY (space_id, user_id)
+      ) STRICT;
+      CREATE INDEX speak_requests_fifo ON speak_requests (space_id, created_at);
+
+      CREATE TABLE subscriptions (
+        space_id   TEXT NOT NULL REFERENCES spaces (id) ON DELETE CASCADE,
+        user_id    TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+        created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+        PRIMARY KEY (space_id, user_id)
+      ) STRICT;
+      CREATE INDEX subscriptions_user ON subscriptions (user_id);
+
+      CREATE TABLE notifications (
+        id         TEXT PRIMARY KEY,
+        user_id    TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+        space_id   TEXT NOT NULL REFERENCES spaces (id) ON DELETE CASCADE,
+        kind       TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        read_at    TEXT
+      ) STRICT;
+      CREATE INDEX notifications_user ON notifications (user_id, created_at);
+      CREATE INDEX notifications_space ON notifications (space_id);
+
+      CREATE TABLE clips (
+        id           TEXT PRIMARY KEY,
+        space_id     TEXT NOT NULL REFERENCES spaces (id) ON DELETE CASCADE,
+        creator_id   TEXT REFERENCES users (id) ON DELETE SET NULL,
+        start_sec    REAL NOT NULL,
+        duration_sec REAL NOT NULL,
+        created_at   TEXT NOT NULL
+      ) STRICT;
+      CREATE INDEX clips_space ON clips (space_id, created_at);
+      CREATE INDEX clips_creator ON clips (creator_id);
+
+      CREATE TABLE outbox (
+        id              TEXT PRIMARY KEY,
+        payload         TEXT NOT NULL,
+        attempts        INTEGER NOT NULL,
+        next_attempt_at TEXT NOT NULL,
+        created_at      TEXT NOT NULL
+      ) STRICT;
+      CREATE INDEX outbox_due ON outbox (next_attempt_at);
+    `,
+  },
+];
+
+/** The schema version this code writes (the last migration's). */
+export const SCHEMA_VERSION: number = migrations[migrations.length - 1].version;
+
+function checkOrder(list: readonly Migration[]): void {
+  list.forEach((m, i) => {
+    if (m.version !== i + 1)
+      throw new Error(`migration #${i} has version ${m.version}; versions must be 1, 2, 3... in order`);
+  });
+}
+
+function userVersion(db: Database.Database): number {
+  return db.pragma('user_version', { simple: true }) as number;
+}
+
+/**
+ * Brings `db` up to the last version in `list`: each pending migration runs in its own (immediate)
+ * transaction together with the `user_version` bump, so a failed migration leaves the database at
+ * the previous version. Idempotent. Throws, touching nothing, when the database was written by a
+ * newer Tribune (its user_version is beyond `list`). Returns the resulting version.
+ */
+export function migrate(db: Database.Database, list: readonly Migration[] = migrations): number {
+  checkOrder(list);
+  const latest = list.length ? list[list.length - 1].version : 0;
+  const tooNew = (v: number): Error =>
+    new Error(
+      `database ${db.name} has schema version ${v}, newer than this Tribune knows (${latest}); ` +
+        'upgrade Tribune or use another data directory',
+    );
+  if (userVersion(db) > latest) throw tooNew(userVersion(db));
+  for (const m of list) {
+    // Re-read inside the transaction: another process may have migrated in the meantime.
+    db.transaction((): void => {
+      const current = userVersion(db);
+      if (current > latest) throw tooNew(current);
+      if (current >= m.version) return;
+      db.exec(m.up);
+      db.pragma(`user_version = ${m.version}`);
+    }).immediate();
+  }
+  return userVersion(db);
+}
