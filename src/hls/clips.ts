@@ -57,7 +57,9 @@ function available(store: HlsStore): { segments: RecordedSegment[]; fromSec: num
 export function lastSecondsRange(store: HlsStore, seconds = MAX_CLIP_SEC): ClipRange {
   checkDuration(seconds);
   const { segments, fromSec, toSec } = available(store);
-  const first = segments.find((s) => s.startSec >= toSec - seconds - EPSILON_SEC && s.startSec >= fromSec - EPSILON_SEC);
+  const first = segments.find(
+    (s) => s.startSec >= toSec - seconds - EPSILON_SEC && s.startSec >= fromSec - EPSILON_SEC,
+  );
   // No boundary inside the window (a single segment longer than `seconds`) or only a trimmed one: take the last segment.
   const startSec = first?.startSec ?? Math.max(fromSec, segments[segments.length - 1].startSec);
   return { startSec, durationSec: toSec - startSec };

@@ -11,7 +11,8 @@ export const RECORDING_ID = /^[A-Za-z0-9_-]{1,64}$/;
 
 /** The directory of recording `id` under `root`; BAD_REQUEST for an id that could name anything else. */
 export function recordingDir(root: string, id: string): string {
-  if (typeof id !== 'string' || !RECORDING_ID.test(id)) throw new TribuneError('BAD_REQUEST', 'invalid recording id');
+  if (typeof id !== 'string' || !RECORDING_ID.test(id))
+    throw new TribuneError('BAD_REQUEST', 'invalid recording id');
   const base = path.resolve(root);
   const dir = path.join(base, id);
   if (path.dirname(dir) !== base) throw new TribuneError('BAD_REQUEST', 'invalid recording id');

@@ -247,7 +247,11 @@ export class HlsStore {
       store.history = trusted.map(toPlaylistSegment);
       store.producedSec = store.history.reduce((t, seg) => t + seg.durationSec, 0);
       const tailFrom = trusted.length - tail.length;
-      store.window = tail.map((bytes, i) => ({ ...toPlaylistSegment(trusted[tailFrom + i]), parts: [], bytes }));
+      store.window = tail.map((bytes, i) => ({
+        ...toPlaylistSegment(trusted[tailFrom + i]),
+        parts: [],
+        bytes,
+      }));
       const last = trusted[trusted.length - 1].msn;
       store.current = { msn: last + 1, programDateTimeMs: 0, parts: [], durationSec: 0 };
       // The last segment counts as complete up to its last part, so `_HLS_part` requests for the next part are
@@ -607,7 +611,11 @@ function parseIndexLine(line: string): IndexEntry | null {
       v.durationSec > 0 &&
       typeof v.programDateTimeMs === 'number'
     ) {
-      const entry: IndexEntry = { msn: v.msn!, durationSec: v.durationSec, programDateTimeMs: v.programDateTimeMs };
+      const entry: IndexEntry = {
+        msn: v.msn!,
+        durationSec: v.durationSec,
+        programDateTimeMs: v.programDateTimeMs,
+      };
       if (Number.isSafeInteger(v.size) && v.size! > 0) entry.size = v.size;
       return entry;
     }
@@ -668,8 +676,14 @@ async function loadTrustedIndex(
     );
     if (bad < 0) {
       if (n < entries.length)
-        log.warn({ dir, kept: n, dropped: entries.length - n }, 'HLS index lines without their segment file dropped');
-      return { trusted: entries.slice(0, n), tail: tailCount > 0 ? (read.slice(-tailCount) as Uint8Array[]) : [] };
+        log.warn(
+          { dir, kept: n, dropped: entries.length - n },
+          'HLS index lines without their segment file dropped',
+        );
+      return {
+        trusted: entries.slice(0, n),
+        tail: tailCount > 0 ? (read.slice(-tailCount) as Uint8Array[]) : [],
+      };
     }
     n = from + bad;
   }

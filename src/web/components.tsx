@@ -37,7 +37,7 @@ interface AvatarProps {
   seed?: string;
   level?: number;
   speaking?: boolean;
-  size?: 'sm' | 'md' | 'lg' | 'xl';
+  size?: 'xs' | 'sm' | 'md' | 'lg';
 }
 
 export function StatusPill({ state, text }: { state: string; text?: string }) {

@@ -91,9 +91,19 @@ describe('createClip', () => {
   it('cuts whole segments and returns the range it cut', async () => {
     const s = recording('sp', 50);
     await s.end();
-    const cut = await createClip({ store: s, startSec: 2.5, durationSec: 3, outDir: path.join(clipsDir, 'a') });
+    const cut = await createClip({
+      store: s,
+      startSec: 2.5,
+      durationSec: 3,
+      outDir: path.join(clipsDir, 'a'),
+    });
     expect(cut).toEqual({ startSec: 2, durationSec: 4 });
-    const whole = await createClip({ store: s, startSec: 0, durationSec: 10, outDir: path.join(clipsDir, 'b') });
+    const whole = await createClip({
+      store: s,
+      startSec: 0,
+      durationSec: 10,
+      outDir: path.join(clipsDir, 'b'),
+    });
     expect(whole).toEqual({ startSec: 0, durationSec: 10 });
     expect(await readdir(path.join(clipsDir, 'b', 'seg'))).toHaveLength(10);
   });
@@ -103,9 +113,10 @@ describe('createClip', () => {
     await s.end();
     const out = path.join(clipsDir, 'x');
     for (const durationSec of [0, -1, 30.5, Number.NaN, Number.POSITIVE_INFINITY])
-      expect(await code(createClip({ store: s, startSec: 0, durationSec, outDir: out })), String(durationSec)).toBe(
-        'BAD_REQUEST',
-      );
+      expect(
+        await code(createClip({ store: s, startSec: 0, durationSec, outDir: out })),
+        String(durationSec),
+      ).toBe('BAD_REQUEST');
     expect(await code(createClip({ store: s, startSec: Number.NaN, durationSec: 1, outDir: out }))).toBe(
       'BAD_REQUEST',
     );
@@ -115,9 +126,10 @@ describe('createClip', () => {
       [10, 1],
       [100, 30],
     ])
-      expect(await code(createClip({ store: s, startSec, durationSec, outDir: out })), `${startSec}+${durationSec}`).toBe(
-        'CLIP_OUT_OF_RANGE',
-      );
+      expect(
+        await code(createClip({ store: s, startSec, durationSec, outDir: out })),
+        `${startSec}+${durationSec}`,
+      ).toBe('CLIP_OUT_OF_RANGE');
     expect(await createClip({ store: s, startSec: 7, durationSec: 3, outDir: out })).toEqual({
       startSec: 7,
       durationSec: 3,
@@ -146,7 +158,9 @@ describe('createClip', () => {
   it('clips a live Space from its completed segments, without waiting for the disk', async () => {
     const s = recording('sp', 17); // segments 0..2 complete, 2 parts in progress; writes still queued
     const outDir = path.join(clipsDir, 'live');
-    expect(await code(createClip({ store: s, startSec: 1, durationSec: 2.5, outDir }))).toBe('CLIP_OUT_OF_RANGE');
+    expect(await code(createClip({ store: s, startSec: 1, durationSec: 2.5, outDir }))).toBe(
+      'CLIP_OUT_OF_RANGE',
+    );
     expect(await createClip({ store: s, startSec: 1, durationSec: 2, outDir })).toEqual({
       startSec: 1,
       durationSec: 2,
@@ -163,9 +177,9 @@ describe('createClip', () => {
     expect(await code(createClip({ store: s, startSec: 0, durationSec: 1, outDir }))).toBe('BAD_REQUEST');
     expect(await readdir(clipsDir)).toEqual(['dup']);
     const empty = recording('empty', 0);
-    expect(await code(createClip({ store: empty, startSec: 0, durationSec: 1, outDir: path.join(clipsDir, 'e') }))).toBe(
-      'CLIP_OUT_OF_RANGE',
-    );
+    expect(
+      await code(createClip({ store: empty, startSec: 0, durationSec: 1, outDir: path.join(clipsDir, 'e') })),
+    ).toBe('CLIP_OUT_OF_RANGE');
   });
 });
 

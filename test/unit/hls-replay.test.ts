@@ -1,4 +1,15 @@
-import { appendFile, lstat, mkdir, mkdtemp, readdir, readFile, rm, symlink, truncate, writeFile } from 'node:fs/promises';
+import {
+  appendFile,
+  lstat,
+  mkdir,
+  mkdtemp,
+  readdir,
+  readFile,
+  rm,
+  symlink,
+  truncate,
+  writeFile,
+} from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -100,7 +111,9 @@ describe('HlsStore.openLive', () => {
     add(s, 6, T_RESTART + 200); // completes segment 2, starts 3
     const live = (await s.playlist()).body;
     expect(live).toContain(`seg/1.m4s\n${pdtLine(T_RESTART)}\n#EXT-X-PART:DURATION=0.2,URI="part/2.0.m4s"`);
-    expect(live).toContain('#EXT-X-PART:DURATION=0.2,URI="part/2.4.m4s",INDEPENDENT=YES\n#EXTINF:1.0,\nseg/2.m4s');
+    expect(live).toContain(
+      '#EXT-X-PART:DURATION=0.2,URI="part/2.4.m4s",INDEPENDENT=YES\n#EXTINF:1.0,\nseg/2.m4s',
+    );
     expect(live).toContain(`seg/2.m4s\n${pdtLine(T_RESTART + 1000)}\n`);
     expect(s.mediaDurationSec).toBeCloseTo(3.4, 9);
     await s.end();

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { hlsOriginRoutes, type HlsOriginRoutesOptions } from '../../src/hls/routes.js';
+import { hlsOriginRoutes, type HlsAccess, type HlsOriginRoutesOptions } from '../../src/hls/routes.js';
 import { HlsStore, type HlsLogger } from '../../src/hls/store.js';
 
 const T0 = Date.UTC(2025, 5, 1, 12, 0, 0);
@@ -46,7 +46,9 @@ describe('origin clip routes', () => {
   });
 
   it('serves a clip’s playlist, init and segments as immutable, with their content types', async () => {
-    const clipDir = vi.fn((id: string) => (id === 'c1' || id === 'gone' ? path.join(root, 'clips', id) : undefined));
+    const clipDir = vi.fn((id: string) =>
+      id === 'c1' || id === 'gone' ? path.join(root, 'clips', id) : undefined,
+    );
     await start({ clipDir });
     for (const [url, type, body] of [
       ['clips/c1/clip.m3u8', /^application\/vnd\.apple\.mpegurl/, '#EXTM3U\n#EXT-X-ENDLIST\n'],
@@ -63,7 +65,9 @@ describe('origin clip routes', () => {
   });
 
   it('answers 404 CLIP_NOT_FOUND / NOT_FOUND and 400 with no-store', async () => {
-    await start({ clipDir: (id) => (id === 'c1' || id === 'gone' ? path.join(root, 'clips', id) : undefined) });
+    await start({
+      clipDir: (id) => (id === 'c1' || id === 'gone' ? path.join(root, 'clips', id) : undefined),
+    });
     const cases: [string, number, string][] = [
       ['clips/nope/clip.m3u8', 404, 'CLIP_NOT_FOUND'],
       ['clips/nope/seg/0.m4s', 404, 'CLIP_NOT_FOUND'],
@@ -107,7 +111,9 @@ describe('x-tribune-access', () => {
   ];
 
   it('marks every response of a signed-in Space, successes and errors', async () => {
-    const accessFor = vi.fn(async (id: string) => (id === 'sp1' || id === 'other' ? 'signed-in' : 'public') as const);
+    const accessFor = vi.fn(async (id: string): Promise<HlsAccess> =>
+      id === 'sp1' || id === 'other' ? 'signed-in' : 'public',
+    );
     await start({ accessFor });
     for (const url of urls) {
       const r = await get(url);
@@ -124,9 +130,11 @@ describe('x-tribune-access', () => {
 
   it('leaves public Spaces (and the default) unmarked', async () => {
     await start({ accessFor: () => 'public' });
-    for (const url of [...urls, ...errors]) expect((await get(url)).headers['x-tribune-access'], url).toBeUndefined();
+    for (const url of [...urls, ...errors])
+      expect((await get(url)).headers['x-tribune-access'], url).toBeUndefined();
     await app.close();
     await start({});
-    for (const url of [...urls, ...errors]) expect((await get(url)).headers['x-tribune-access'], url).toBeUndefined();
+    for (const url of [...urls, ...errors])
+      expect((await get(url)).headers['x-tribune-access'], url).toBeUndefined();
   });
 });
