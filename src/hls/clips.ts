@@ -62,7 +62,7 @@ export function lastSecondsRange(store: HlsStore, seconds = MAX_CLIP_SEC): ClipR
   );
   // No boundary inside the window (a single segment longer than `seconds`) or only a trimmed one: take the last segment.
   const startSec = first?.startSec ?? Math.max(fromSec, segments[segments.length - 1].startSec);
-  return { startSec, durationSec: toSec - startSec };
+  return { startSec: round(startSec, 6), durationSec: round(toSec - startSec, 6) };
 }
 
 /**

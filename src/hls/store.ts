@@ -678,7 +678,7 @@ async function loadTrustedIndex(
       if (n < entries.length)
         log.warn(
           { dir, kept: n, dropped: entries.length - n },
-          'HLS index lines without their segment file dropped',
+          'HLS index lines without their complete segment file dropped',
         );
       return {
         trusted: entries.slice(0, n),

@@ -8,7 +8,7 @@
 import type { Participants } from '../api/schemas.js';
 import { TribuneError } from '../errors.js';
 import type { MemberRecord, Role, SpaceRecord, UserRecord } from '../store/types.js';
-import { can, isOnStage } from './policy.js';
+import { can, isModerator, isOnStage } from './policy.js';
 import { toUserRef, type SpaceService } from './service.js';
 
 export class StageService {
@@ -143,6 +143,7 @@ export class StageService {
       if (s.state === 'ended') throw new TribuneError('SPACE_ENDED');
       const me = (await this.storage.member(id, actor.id)) ?? this.svc.newMember(id, actor.id, 'listener');
       if (me.blocked) throw new TribuneError('BLOCKED');
+      if (!isModerator(me.role)) throw new TribuneError('FORBIDDEN');
       const m = await this.target(id, userId);
       if (!can(me.role, 'set-role', { role: m.role, self: userId === actor.id, to }))
         throw new TribuneError('FORBIDDEN');
