@@ -104,7 +104,7 @@ export async function createOrigin(
   const svc = new SpaceService({ storage, registry, hub, tokens, config, log });
   const stage = new StageService(svc);
   const housekeeping = new Housekeeping(svc, { webhookSecret: secret });
-  await svc.ensureDirs();
+  await svc.replays.ensureDirs();
   await svc.init();
   housekeeping.start();
 
@@ -224,7 +224,7 @@ export async function createOrigin(
       await origin.register(
         hlsOriginRoutes({
           lookup: (id: string) => registry.store(id),
-          clipDir: (id: string) => svc.clipDir(id),
+          clipDir: (id: string) => svc.replays.clipDir(id),
           accessFor,
         }),
       );
@@ -285,8 +285,8 @@ export async function createOrigin(
       housekeeping.close();
       await app.close();
       loader?.close();
-      await registry.suspendAll();
       await engine.close();
+      await registry.suspendAll();
       hub.dispose();
       await storage.close();
     },

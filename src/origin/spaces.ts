@@ -220,10 +220,10 @@ export class SpaceRegistry extends EventEmitter<RegistryEvents> {
 
   /**
    * Stops without ending anything: live Spaces stay live in storage and resume at the next start
-   * (their recording continues). Engines are closed by their owner.
+   * (their recording continues). Call after the engines stopped, so no part arrives afterwards.
    */
   async suspendAll(): Promise<void> {
-    await Promise.all([...this.rooms.values()].map((r) => r.store.flushed()));
+    await Promise.all([...this.rooms.values()].map((r) => (r.live ? r.store.suspend() : r.store.flushed())));
   }
 
   private liveRoom(id: string): Room {

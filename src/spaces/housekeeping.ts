@@ -94,7 +94,7 @@ export class Housekeeping {
   private async expireReplays(): Promise<void> {
     for (const s of await this.svc.storage.expiredReplays(new Date(this.svc.now()).toISOString())) {
       this.svc.log.info({ id: s.id }, 'replay retention passed: deleting the recording');
-      await this.svc.exclusive(s.id, () => this.svc.dropReplay(s, 'expired'));
+      await this.svc.exclusive(s.id, () => this.svc.replays.dropReplay(s, 'expired'));
       this.svc.emit('space', s.id);
     }
   }

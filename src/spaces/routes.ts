@@ -28,8 +28,8 @@ import {
   TrimBody,
 } from '../api/schemas.js';
 import type { UserRecord } from '../store/types.js';
+import { eventRoutes } from './events.js';
 import type { Housekeeping } from './housekeeping.js';
-import { isModerator } from './policy.js';
 import type { SpaceService } from './service.js';
 import type { StageService } from './stage.js';
 
@@ -353,7 +353,7 @@ export const spaceRoutes =
         },
       },
       async (req, reply) => {
-        await svc.deleteReplay(requireUser(req), req.params.id);
+        await svc.replays.deleteReplay(requireUser(req), req.params.id);
         return reply.code(204).send(null);
       },
     );
@@ -368,7 +368,7 @@ export const spaceRoutes =
           response: { 200: SpaceView, ...errors },
         },
       },
-      async (req) => svc.trimReplay(requireUser(req), req.params.id, req.body.startSec),
+      async (req) => svc.replays.trimReplay(requireUser(req), req.params.id, req.body.startSec),
     );
     app.post(
       '/spaces/:id/clips',
@@ -383,12 +383,12 @@ export const spaceRoutes =
         },
       },
       async (req, reply) =>
-        reply.code(201).send(await svc.createClip(userOf(req), req.params.id, req.body ?? {})),
+        reply.code(201).send(await svc.replays.createClip(userOf(req), req.params.id, req.body ?? {})),
     );
     app.get(
       '/clips/:id',
       { schema: { tags: t3, summary: 'A clip', params: IdParams, response: { 200: ClipView, ...errors } } },
-      async (req) => svc.clip(req.params.id),
+      async (req) => svc.replays.clip(req.params.id),
     );
 
     // ------------------------------------------------------------ notifications
@@ -429,77 +429,5 @@ export const spaceRoutes =
       },
     );
 
-    // ------------------------------------------------------------ real-time channel (SSE)
-    app.get(
-      '/spaces/:id/events',
-      {
-        schema: {
-          tags: t2,
-          summary: 'Server-sent events for signed-in users: me, participants (moderators), doc, space',
-          params: IdParams,
-        },
-      },
-      async (req, reply) => {
-        const user = requireUser(req);
-        const id = req.params.id;
-        const space = await svc.space(id);
-        const raw = reply.raw;
-        reply.hijack();
-        raw.writeHead(200, {
-          'content-type': 'text/event-stream; charset=utf-8',
-          'cache-control': 'no-store',
-          connection: 'keep-alive',
-          'x-accel-buffering': 'no',
-        });
-        let closed = false;
-        const send = (event: string, data: unknown): void => {
-          if (!closed) raw.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
-        };
-        const sendMe = async (): Promise<void> => send('me', await svc.meIn(await svc.space(id), user));
-        let participantsTimer: NodeJS.Timeout | undefined;
-        const sendParticipants = (): void => {
-          // Bursts of changes (a wave of requests) become one message per 100 ms.
-          participantsTimer ??= setTimeout(() => {
-            participantsTimer = undefined;
-            void (async () => {
-              const m = await svc.storage.member(id, user.id);
-              if (isModerator(m?.role) && !m?.blocked) send('participants', await stage.participantsView(id));
-            })().catch(() => undefined);
-          }, 100);
-        };
-        const onMe = (sid: string, uid: string) =>
-          void (sid === id && uid === user.id && sendMe().catch(() => undefined));
-        const onParticipants = (sid: string) => void (sid === id && sendParticipants());
-        const onSpace = (sid: string) => {
-          if (sid !== id) return;
-          void svc.view(id, user).then(
-            (v) => send('space', v),
-            () => undefined,
-          );
-          void sendMe().catch(() => undefined);
-        };
-        const onDoc = (sid: string, doc: unknown) => void (sid === id && send('doc', doc));
-        svc.on('me', onMe);
-        svc.on('participants', onParticipants);
-        svc.on('space', onSpace);
-        svc.hub.on('doc', onDoc);
-        const isHost = space.hostId === user.id;
-        if (isHost) opts.housekeeping.hostPage(id, 1);
-        const ping = setInterval(() => !closed && raw.write(': ping\n\n'), 15_000);
-        raw.on('close', () => {
-          closed = true;
-          clearInterval(ping);
-          clearTimeout(participantsTimer);
-          svc.off('me', onMe);
-          svc.off('participants', onParticipants);
-          svc.off('space', onSpace);
-          svc.hub.off('doc', onDoc);
-          if (isHost) opts.housekeeping.hostPage(id, -1);
-        });
-        send('space', await svc.view(id, user));
-        await sendMe();
-        if (svc.hub.has(id)) send('doc', svc.hub.doc(id));
-        sendParticipants();
-      },
-    );
+    await app.register(eventRoutes(opts));
   };

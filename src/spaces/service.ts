@@ -5,12 +5,8 @@
  * follow from it, and are rebuilt from it at start (`init`).
  */
 import { EventEmitter } from 'node:events';
-import { mkdir, rm } from 'node:fs/promises';
-import path from 'node:path';
 import type { FastifyBaseLogger as Logger } from 'fastify';
 import type {
-  ClipBody,
-  ClipView,
   CreateSpaceBody,
   ListenGrant,
   MeInSpace,
@@ -20,14 +16,13 @@ import type {
 } from '../api/schemas.js';
 import type { TribuneConfig } from '../config.js';
 import { TribuneError } from '../errors.js';
-import { createClip, lastSecondsRange } from '../hls/clips.js';
-import { deleteRecording } from '../hls/replay.js';
 import type { LiveHub } from '../live/hub.js';
 import type { LiveBase, LiveSpeaker } from '../live/types.js';
 import { newId, type SpaceRegistry } from '../origin/spaces.js';
 import type { TokenSigner } from '../origin/tokens.js';
 import type { MemberRecord, SpaceRecord, SpaceState, Storage, UserRecord } from '../store/types.js';
 import { isModerator, isOnStage, ON_STAGE } from './policy.js';
+import { ReplayService } from './replays.js';
 
 export interface ServiceEvents {
   /** A user's own standing in a Space changed (role, mute, block, request). */
@@ -68,6 +63,7 @@ export class SpaceService extends EventEmitter<ServiceEvents> {
   readonly config: Readonly<TribuneConfig>;
   readonly log: Logger;
   readonly now: () => number;
+  readonly replays: ReplayService;
   private readonly locks = new Map<string, Promise<unknown>>();
   /** Spaces whose listeners must be signed in (the edges ask, per request, through response headers). */
   private readonly signedInOnly = new Set<string>();
@@ -83,13 +79,14 @@ export class SpaceService extends EventEmitter<ServiceEvents> {
     this.config = deps.config;
     this.log = deps.log;
     this.now = deps.now ?? Date.now;
+    this.replays = new ReplayService(this);
     this.registry.on(
       'stage',
       (id) => void this.publishLive(id).catch((err: unknown) => this.log.warn({ err, id }, 'live state')),
     );
   }
 
-  private get edgeBase(): string {
+  get edgeBase(): string {
     return `${this.config.publicEdgeUrl || ''}/hls`;
   }
 
@@ -413,95 +410,6 @@ export class SpaceService extends EventEmitter<ServiceEvents> {
       blocked: false,
       updatedAt: new Date(this.now()).toISOString(),
     };
-  }
-
-  // ------------------------------------------------------------------ replays and clips
-
-  async deleteReplay(user: UserRecord, id: string): Promise<void> {
-    await this.exclusive(id, async () => {
-      const s = await this.space(id);
-      await this.requireRole(s, user, 'host');
-      if (s.state !== 'ended' || s.replayState !== 'available')
-        throw new TribuneError('REPLAY_NOT_AVAILABLE');
-      await this.dropReplay(s, 'deleted');
-    });
-    this.emit('space', id);
-  }
-
-  /** Deletes a replay's recording from disk (host's delete, or retention). Clips are copies and stay. */
-  async dropReplay(s: SpaceRecord, state: 'deleted' | 'expired'): Promise<void> {
-    this.registry.forget(s.id);
-    await this.storage.updateSpace(s.id, { replayState: state, replayExpiresAt: null });
-    await deleteRecording(this.registry.root, s.id);
-  }
-
-  async trimReplay(user: UserRecord, id: string, startSec: number): Promise<SpaceView> {
-    await this.exclusive(id, async () => {
-      const s = await this.space(id);
-      await this.requireRole(s, user, 'host');
-      const store = this.registry.store(id);
-      if (s.state !== 'ended' || s.replayState !== 'available' || !store)
-        throw new TribuneError('REPLAY_NOT_AVAILABLE');
-      store.setTrimStartSec(startSec);
-      await this.storage.updateSpace(id, { replayTrimStartSec: startSec });
-    });
-    this.emit('space', id);
-    return this.view(id, user);
-  }
-
-  async createClip(user: UserRecord | null, id: string, body: ClipBody): Promise<ClipView> {
-    const s = await this.space(id);
-    if (s.requireSignIn && !user) throw new TribuneError('SIGN_IN_REQUIRED');
-    if (user && (await this.storage.member(id, user.id))?.blocked) throw new TribuneError('BLOCKED');
-    const store = this.registry.store(id);
-    if (!store || s.state === 'scheduled' || (s.state === 'ended' && s.replayState !== 'available'))
-      throw new TribuneError(s.state === 'scheduled' ? 'SPACE_NOT_LIVE' : 'REPLAY_NOT_AVAILABLE');
-    const durationSec = body.durationSec ?? 30;
-    const range =
-      body.startSec === undefined
-        ? s.state === 'live'
-          ? lastSecondsRange(store, durationSec)
-          : { startSec: s.replayTrimStartSec, durationSec }
-        : { startSec: body.startSec, durationSec };
-    const clipId = newId(9);
-    const cut = await createClip({ store, ...range, outDir: this.clipDir(clipId) });
-    await this.storage.createClip({
-      id: clipId,
-      spaceId: id,
-      creatorId: user?.id ?? null,
-      ...cut,
-      createdAt: new Date(this.now()).toISOString(),
-    });
-    return this.clip(clipId);
-  }
-
-  async clip(clipId: string): Promise<ClipView> {
-    const c = await this.storage.clipById(clipId);
-    if (!c) throw new TribuneError('CLIP_NOT_FOUND');
-    const s = await this.storage.spaceById(c.spaceId);
-    return {
-      id: c.id,
-      spaceId: c.spaceId,
-      spaceTitle: s?.title ?? '',
-      startSec: c.startSec,
-      durationSec: c.durationSec,
-      createdAt: c.createdAt,
-      playbackUrl: `${this.edgeBase}/clips/${c.id}/clip.m3u8`,
-      shareUrl: `/clip/${c.id}`,
-    };
-  }
-
-  clipDir(clipId: string): string {
-    return path.join(this.config.dataDir, 'clips', clipId);
-  }
-
-  async ensureDirs(): Promise<void> {
-    await mkdir(path.join(this.config.dataDir, 'clips'), { recursive: true });
-  }
-
-  /** Removes clips' files for a clip id that storage does not know (a crash between copy and insert). */
-  async removeClipFiles(clipId: string): Promise<void> {
-    await rm(this.clipDir(clipId), { recursive: true, force: true });
   }
 
   // ------------------------------------------------------------------ live state

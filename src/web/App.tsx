@@ -130,7 +130,9 @@ function Notifications() {
         <div className="menu-panel" data-testid="notifications-panel">
           <div className="menu-title">Notifications</div>
           {items.length === 0 ? (
-            <p className="muted small menu-empty">Nothing yet. Subscribe to an upcoming Space to get a heads-up.</p>
+            <p className="muted small menu-empty">
+              Nothing yet. Subscribe to an upcoming Space to get a heads-up.
+            </p>
           ) : (
             <ul className="menu-list">
               {items.map((n) => (

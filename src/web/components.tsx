@@ -65,8 +65,7 @@ export function ErrorBox({
   children?: ReactNode;
   testId?: string;
 }) {
-  const code =
-    typeof error === 'object' && error !== null && 'code' in error ? String(error.code) : 'ERROR';
+  const code = typeof error === 'object' && error !== null && 'code' in error ? String(error.code) : 'ERROR';
   return (
     <div className="error-box" data-testid={testId} data-code={code} role="alert">
       {title && <strong className="error-title">{title}</strong>}
@@ -144,7 +143,6 @@ export function PlayIcon({ playing }: { playing: boolean }) {
     </svg>
   );
 }
-
 
 /** A yellow inline message with optional actions. */
 export function Notice({

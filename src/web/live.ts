@@ -136,11 +136,7 @@ export function useLiveDocPoll(opts: LivePollOptions): void {
 }
 
 /** Sends one reaction. Throws ApiError (RATE_LIMITED on 429). */
-export async function sendReaction(
-  reactionsUrl: string,
-  emoji: string,
-  token: string | null,
-): Promise<void> {
+export async function sendReaction(reactionsUrl: string, emoji: string, token: string | null): Promise<void> {
   const url = new URL(reactionsUrl, window.location.href);
   if (token) url.searchParams.set('token', token);
   let res: Response;

@@ -35,7 +35,9 @@ export function ClipPage({ id }: { id: string }) {
     return (
       <div className="page narrow">
         <ErrorBox error={error} title={error.status === 404 ? 'Clip not found' : "Couldn't load the clip"}>
-          {error.status !== 404 && <SmallButton onClick={() => setAttempt((a) => a + 1)}>Try again</SmallButton>}
+          {error.status !== 404 && (
+            <SmallButton onClick={() => setAttempt((a) => a + 1)}>Try again</SmallButton>
+          )}
           <Link className="btn btn-small btn-ghost" to="/">
             Home
           </Link>
@@ -66,7 +68,12 @@ export function ClipPage({ id }: { id: string }) {
           Go to the Space →
         </Link>
       </header>
-      <VodPlayer url={clip.playbackUrl} token={null} kind="clip" title={`A moment from “${clip.spaceTitle}”`} />
+      <VodPlayer
+        url={clip.playbackUrl}
+        token={null}
+        kind="clip"
+        title={`A moment from “${clip.spaceTitle}”`}
+      />
       <CopyField label="Share this clip" url={absoluteUrl(clip.shareUrl)} testId="clip-share-url" />
     </div>
   );

@@ -1,6 +1,14 @@
 import { useCallback, useEffect, useState, type ReactNode } from 'react';
 import { client, here, signInPath, spacePath, toApiError, type ApiError, type SpaceView } from '../api.js';
-import { Avatar, ErrorBox, formatAgo, formatCountdown, formatDate, SmallButton, useNow } from '../components.js';
+import {
+  Avatar,
+  ErrorBox,
+  formatAgo,
+  formatCountdown,
+  formatDate,
+  SmallButton,
+  useNow,
+} from '../components.js';
 import { Link, navigate } from '../router.js';
 import { useSession } from '../session.js';
 import { usePageHooks } from '../testHooks.js';
@@ -55,12 +63,13 @@ function useSpaceLists(userId: string | null) {
   }, [reloadKey, userId]);
 
   const patch = useCallback((v: SpaceView) => {
-    setLists((l) =>
-      l && {
-        live: l.live.map((s) => (s.id === v.id ? v : s)),
-        upcoming: l.upcoming.map((s) => (s.id === v.id ? v : s)),
-        replays: l.replays.map((s) => (s.id === v.id ? v : s)),
-      },
+    setLists(
+      (l) =>
+        l && {
+          live: l.live.map((s) => (s.id === v.id ? v : s)),
+          upcoming: l.upcoming.map((s) => (s.id === v.id ? v : s)),
+          replays: l.replays.map((s) => (s.id === v.id ? v : s)),
+        },
     );
   }, []);
 
@@ -81,8 +90,8 @@ export function HomePage() {
           <span className="accent">Everyone listens.</span>
         </h1>
         <p className="muted">
-          Live audio conversations that start on time, for a crowd of any size. Listen, react, request
-          to speak, clip the best moments.
+          Live audio conversations that start on time, for a crowd of any size. Listen, react, request to
+          speak, clip the best moments.
         </p>
         <div className="hero-actions">
           <Link

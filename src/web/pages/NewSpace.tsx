@@ -95,7 +95,9 @@ export function NewSpacePage() {
           />
           <span>
             <strong>Schedule for later</strong>
-            <span className="muted small block">Up to 14 days ahead. Subscribers get notified when it starts.</span>
+            <span className="muted small block">
+              Up to 14 days ahead. Subscribers get notified when it starts.
+            </span>
           </span>
         </label>
         {schedule && (

@@ -80,7 +80,12 @@ export function SignInPage({ next }: { next: string | null }) {
             : 'Pick a handle people will know you by.'}
         </p>
       </header>
-      <form className="card form" onSubmit={(e) => void onSubmit(e)} data-testid="signin-form" data-mode={mode}>
+      <form
+        className="card form"
+        onSubmit={(e) => void onSubmit(e)}
+        data-testid="signin-form"
+        data-mode={mode}
+      >
         <label className="field">
           <span className="field-label">Handle</span>
           <input

@@ -97,7 +97,8 @@ function useListenGrant(space: SpaceView | null, enabled: boolean, user: UserRef
           exposeHooks({ listenToken: null });
         } else {
           setError(e);
-          if (e.code !== 'SIGN_IN_REQUIRED' && e.code !== 'BLOCKED') timer = setTimeout(() => void get(), RETRY_MS);
+          if (e.code !== 'SIGN_IN_REQUIRED' && e.code !== 'BLOCKED')
+            timer = setTimeout(() => void get(), RETRY_MS);
         }
       }
     };
@@ -188,7 +189,12 @@ export function SpacePage({ id }: { id: string }) {
   const isModerator = (role === 'host' || role === 'cohost') && !blocked;
   const isHost = role === 'host' || (!!user && !!space && space.host.id === user.id && role === null);
 
-  const { grant, error: grantError, needSignIn, refresh: refreshGrant } = useListenGrant(space, listening, user);
+  const {
+    grant,
+    error: grantError,
+    needSignIn,
+    refresh: refreshGrant,
+  } = useListenGrant(space, listening, user);
 
   useLiveDocPoll({
     stateUrl: grant?.stateUrl ?? null,
@@ -377,7 +383,12 @@ function SpaceHeader({
             <span className="muted">{state === 'live' ? 'listening' : 'waiting'}</span>
           </span>
         )}
-        <button type="button" className="btn btn-small btn-ghost share-btn" onClick={() => void share()} data-testid="share-button">
+        <button
+          type="button"
+          className="btn btn-small btn-ghost share-btn"
+          onClick={() => void share()}
+          data-testid="share-button"
+        >
           {copied ? 'Link copied' : 'Share'}
         </button>
       </div>
@@ -387,7 +398,8 @@ function SpaceHeader({
       <div className="host-line">
         <Avatar name={space.host.displayName} seed={space.host.id} size="sm" />
         <span className="small">
-          Hosted by <strong>{space.host.displayName}</strong> <span className="muted">@{space.host.handle}</span>
+          Hosted by <strong>{space.host.displayName}</strong>{' '}
+          <span className="muted">@{space.host.handle}</span>
         </span>
       </div>
       {space.description && <p className="description">{space.description}</p>}
@@ -540,12 +552,13 @@ function LiveView(props: {
           )}
           {me?.hostMuted && (
             <Notice testId="host-muted-notice">
-              The host muted you.{me.unmuteLocked ? " You can't unmute until they allow it." : ' You can unmute when you are ready.'}
+              The host muted you.
+              {me.unmuteLocked
+                ? " You can't unmute until they allow it."
+                : ' You can unmute when you are ready.'}
             </Notice>
           )}
-          {props.muteError && !me?.hostMuted && (
-            <Notice testId="host-muted-notice">{props.muteError}</Notice>
-          )}
+          {props.muteError && !me?.hostMuted && <Notice testId="host-muted-notice">{props.muteError}</Notice>}
           {stage.autoplayBlocked && (
             <Notice
               actions={
@@ -575,7 +588,10 @@ function LiveView(props: {
                 className="btn btn-ghost"
                 disabled={busy}
                 onClick={() =>
-                  void act(() => client.leaveStage(space.id), (m) => ({ ...m, role: 'listener' }))
+                  void act(
+                    () => client.leaveStage(space.id),
+                    (m) => ({ ...m, role: 'listener' }),
+                  )
                 }
                 data-testid="leave-stage"
               >
@@ -592,7 +608,12 @@ function LiveView(props: {
           </Link>
         </div>
       ) : grant ? (
-        <LivePlayer key={grant.playbackUrl} url={grant.playbackUrl} token={grant.token} onAuthError={props.onAuthError} />
+        <LivePlayer
+          key={grant.playbackUrl}
+          url={grant.playbackUrl}
+          token={grant.token}
+          onAuthError={props.onAuthError}
+        />
       ) : props.grantError ? (
         <ErrorBox error={props.grantError} title="Can't play this Space">
           <span className="muted small">Retrying…</span>
@@ -626,7 +647,12 @@ function LiveView(props: {
                 type="button"
                 className="btn btn-ghost"
                 disabled={busy}
-                onClick={() => void act(() => client.withdrawRequest(space.id), (m) => ({ ...m, requested: false }))}
+                onClick={() =>
+                  void act(
+                    () => client.withdrawRequest(space.id),
+                    (m) => ({ ...m, requested: false }),
+                  )
+                }
                 data-testid="withdraw-request"
               >
                 <HandIcon />
@@ -637,7 +663,12 @@ function LiveView(props: {
                 type="button"
                 className="btn btn-secondary"
                 disabled={busy}
-                onClick={() => void act(() => client.requestToSpeak(space.id), (m) => ({ ...m, requested: true }))}
+                onClick={() =>
+                  void act(
+                    () => client.requestToSpeak(space.id),
+                    (m) => ({ ...m, requested: true }),
+                  )
+                }
                 data-testid="request-to-speak"
               >
                 <HandIcon />

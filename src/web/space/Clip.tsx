@@ -67,7 +67,11 @@ export function ClipControl({
       )}
       {clip && (
         <div className="clip-result">
-          <CopyField url={absoluteUrl(clip.shareUrl || `/clip/${clip.id}`)} testId="clip-link" label="Your clip" />
+          <CopyField
+            url={absoluteUrl(clip.shareUrl || `/clip/${clip.id}`)}
+            testId="clip-link"
+            label="Your clip"
+          />
         </div>
       )}
     </div>

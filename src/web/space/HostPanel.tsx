@@ -54,8 +54,7 @@ export function InviteLinkBox({ spaceId }: { spaceId: string }) {
     void run('invite', async () => {
       const link = await client.inviteLink(spaceId);
       const path =
-        link.url ||
-        `/join/${encodeURIComponent(spaceId)}?invite=${encodeURIComponent(link.token)}`;
+        link.url || `/join/${encodeURIComponent(spaceId)}?invite=${encodeURIComponent(link.token)}`;
       setUrl(absoluteUrl(path));
     });
   };

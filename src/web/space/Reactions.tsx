@@ -133,7 +133,13 @@ export function ReactionCounts({ totals }: { totals: Record<string, number> }) {
         <span className="muted small">No reactions yet</span>
       ) : (
         entries.map((e) => (
-          <span key={e} className="reaction-count" data-testid="reaction-count" data-emoji={e} data-count={totals[e]}>
+          <span
+            key={e}
+            className="reaction-count"
+            data-testid="reaction-count"
+            data-emoji={e}
+            data-count={totals[e]}
+          >
             <span aria-hidden="true">{e}</span> {totals[e]}
           </span>
         ))

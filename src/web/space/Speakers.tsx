@@ -2,7 +2,11 @@ import type { LiveSpeaker } from '../live.js';
 import { Avatar, MicIcon } from '../components.js';
 
 const ROLE_ORDER: Record<LiveSpeaker['role'], number> = { host: 0, cohost: 1, speaker: 2 };
-const ROLE_LABEL: Record<LiveSpeaker['role'], string> = { host: 'Host', cohost: 'Co-host', speaker: 'Speaker' };
+const ROLE_LABEL: Record<LiveSpeaker['role'], string> = {
+  host: 'Host',
+  cohost: 'Co-host',
+  speaker: 'Speaker',
+};
 
 /** The stage: a responsive grid of avatars (initials) with a ring while speaking and a muted badge. */
 export function SpeakerGrid({
@@ -36,7 +40,13 @@ export function SpeakerGrid({
             data-connected={s.connected ? 'true' : 'false'}
           >
             <span className="speaker-avatar">
-              <Avatar name={s.name || s.handle} seed={s.userId} level={s.muted ? 0 : s.level} speaking={speaking} size="lg" />
+              <Avatar
+                name={s.name || s.handle}
+                seed={s.userId}
+                level={s.muted ? 0 : s.level}
+                speaking={speaking}
+                size="lg"
+              />
               {s.muted && (
                 <span className="muted-badge" aria-label="muted" title="Muted">
                   <MicIcon off />

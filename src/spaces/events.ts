@@ -1,0 +1,96 @@
+/**
+ * The real-time channel for signed-in users on a Space page: server-sent events.
+ * - `space`: the SpaceView (state, replay) whenever it changes;
+ * - `me`: the user's own standing (role, mutes, block, request) whenever it changes;
+ * - `participants`: members, requests and a listener sample, to hosts and co-hosts only;
+ * - `doc`: the live state document (speakers, levels, count, reactions) at each publish.
+ * Listeners who are not signed in get the same `doc` through the edge instead (cacheable).
+ * An open stream also tells housekeeping that the host is still around.
+ */
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { requireUser } from '../accounts/plugin.js';
+import { IdParams } from '../api/schemas.js';
+import { isModerator } from './policy.js';
+import type { SpaceRoutesOptions } from './routes.js';
+
+const HEARTBEAT_MS = 15_000;
+
+export const eventRoutes =
+  (opts: SpaceRoutesOptions): FastifyPluginAsyncTypebox =>
+  async (app) => {
+    const { svc, stage } = opts;
+    const t2 = ['stage'];
+    // ------------------------------------------------------------ real-time channel (SSE)
+    app.get(
+      '/spaces/:id/events',
+      {
+        schema: {
+          tags: t2,
+          summary: 'Server-sent events for signed-in users: me, participants (moderators), doc, space',
+          params: IdParams,
+        },
+      },
+      async (req, reply) => {
+        const user = requireUser(req);
+        const id = req.params.id;
+        const space = await svc.space(id);
+        const raw = reply.raw;
+        reply.hijack();
+        raw.writeHead(200, {
+          'content-type': 'text/event-stream; charset=utf-8',
+          'cache-control': 'no-store',
+          connection: 'keep-alive',
+          'x-accel-buffering': 'no',
+        });
+        let closed = false;
+        const send = (event: string, data: unknown): void => {
+          if (!closed) raw.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+        };
+        const sendMe = async (): Promise<void> => send('me', await svc.meIn(await svc.space(id), user));
+        let participantsTimer: NodeJS.Timeout | undefined;
+        const sendParticipants = (): void => {
+          // Bursts of changes (a wave of requests) become one message per 100 ms.
+          participantsTimer ??= setTimeout(() => {
+            participantsTimer = undefined;
+            void (async () => {
+              const m = await svc.storage.member(id, user.id);
+              if (isModerator(m?.role) && !m?.blocked) send('participants', await stage.participantsView(id));
+            })().catch(() => undefined);
+          }, 100);
+        };
+        const onMe = (sid: string, uid: string) =>
+          void (sid === id && uid === user.id && sendMe().catch(() => undefined));
+        const onParticipants = (sid: string) => void (sid === id && sendParticipants());
+        const onSpace = (sid: string) => {
+          if (sid !== id) return;
+          void svc.view(id, user).then(
+            (v) => send('space', v),
+            () => undefined,
+          );
+          void sendMe().catch(() => undefined);
+        };
+        const onDoc = (sid: string, doc: unknown) => void (sid === id && send('doc', doc));
+        svc.on('me', onMe);
+        svc.on('participants', onParticipants);
+        svc.on('space', onSpace);
+        svc.hub.on('doc', onDoc);
+        const isHost = space.hostId === user.id;
+        if (isHost) opts.housekeeping.hostPage(id, 1);
+        const ping = setInterval(() => !closed && raw.write(': ping\n\n'), HEARTBEAT_MS);
+        raw.on('close', () => {
+          closed = true;
+          clearInterval(ping);
+          clearTimeout(participantsTimer);
+          svc.off('me', onMe);
+          svc.off('participants', onParticipants);
+          svc.off('space', onSpace);
+          svc.hub.off('doc', onDoc);
+          if (isHost) opts.housekeeping.hostPage(id, -1);
+        });
+        send('space', await svc.view(id, user));
+        await sendMe();
+        if (svc.hub.has(id)) send('doc', svc.hub.doc(id));
+        sendParticipants();
+      },
+    );
+  };

@@ -1,0 +1,116 @@
+/**
+ * Restart: SIGKILL the server mid-Space and start it again on the same data dir. Everything the
+ * API acknowledged is still there (accounts, sessions, roles, mutes, blocks, requests,
+ * subscriptions, clips), and the live Space is live again: its speaker reconnects with a fresh
+ * token from the same session, and its playlist carries on.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { ApiError } from '../../src/client/index.js';
+import {
+  createSpace,
+  signedInClient,
+  startTribune,
+  whipUrlFor,
+  type TribuneHandle,
+} from '../support/server.js';
+import { ToneGenerator } from '../support/tone.js';
+import { waitFor } from '../support/wait.js';
+import { NodeWhipClient } from '../support/whip-client.js';
+
+const mediaSequence = async (url: string): Promise<number> => {
+  const text = await (await fetch(url)).text();
+  const m = /#EXT-X-MEDIA-SEQUENCE:(\d+)/.exec(text);
+  const segs = (text.match(/#EXTINF/g) ?? []).length;
+  return m ? Number(m[1]) + segs : -1;
+};
+
+describe('restart mid-Space', () => {
+  const dataDir = mkdtempSync(path.join(tmpdir(), 'tribune-restart-'));
+  let server: TribuneHandle | undefined;
+  const clients: NodeWhipClient[] = [];
+
+  afterAll(async () => {
+    for (const c of clients) c.abruptClose();
+    await server?.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('loses nothing acknowledged, and the live Space resumes', async () => {
+    server = await startTribune({ dataDir });
+    const url = server.url;
+    const space = await createSpace(url, 'Survives a crash');
+    const scheduled = await space.hostClient.createSpace({
+      title: 'Later',
+      scheduledFor: new Date(Date.now() + 86_400_000).toISOString(),
+    });
+    const [cohostToken, speakerToken] = await space.stageTokens(2); // a co-host, then a speaker
+    void cohostToken;
+    const speakerId = JSON.parse(Buffer.from(speakerToken.split('.')[0], 'base64url').toString()).u as string;
+    await space.hostClient.mute(space.id, speakerId, { muted: true, lock: true });
+    const asker = await signedInClient(url, 'asker');
+    await asker.requestToSpeak(space.id);
+    await asker.subscribe(scheduled.id);
+    const troll = await signedInClient(url, 'troll');
+    const trollId = (await troll.me()).user!.id;
+    await space.hostClient.remove(space.id, trollId);
+
+    const host = new NodeWhipClient({ record: false });
+    clients.push(host);
+    await host.publish({
+      whipUrl: whipUrlFor(url, space.id, 'Host'),
+      token: space.hostToken,
+      source: new ToneGenerator({ freqHz: 440, amplitude: 0.3 }),
+    });
+    const playlist = `${url}/hls/spaces/${space.id}/audio.m3u8`;
+    await waitFor('3 segments', async () => (await mediaSequence(playlist)) >= 3);
+    const clip = await asker.createClip(space.id, { durationSec: 2 });
+    const before = await mediaSequence(playlist);
+    const participantsBefore = await space.hostClient.participants(space.id);
+
+    // Crash: no chance to flush or say goodbye.
+    server.child.kill('SIGKILL');
+    await new Promise((r) => server!.child.once('exit', r));
+    host.abruptClose();
+    server = await startTribune({ dataDir, env: { PORT: String(server.port) } });
+
+    // Sessions survived: the same cookies still work.
+    expect((await space.hostClient.me()).user?.id).toBeTruthy();
+    expect((await asker.space(space.id)).me).toMatchObject({ role: 'listener', requested: true });
+    expect((await asker.space(scheduled.id)).me?.subscribed).toBe(true);
+    expect((await space.hostClient.space(scheduled.id)).state).toBe('scheduled');
+    await expect(troll.listen(space.id)).rejects.toMatchObject({
+      code: 'BLOCKED',
+    } satisfies Partial<ApiError>);
+    const after = await space.hostClient.participants(space.id);
+    const roles = (p: typeof after) =>
+      p.members.map((m) => `${m.user.handle}:${m.role}:${m.hostMuted}:${m.unmuteLocked}:${m.blocked}`).sort();
+    expect(roles(after)).toEqual(roles(participantsBefore));
+    expect(after.requests.map((r) => r.user.id)).toEqual(participantsBefore.requests.map((r) => r.user.id));
+    expect((await asker.clip(clip.id)).durationSec).toBe(clip.durationSec);
+    const clipPlaylist = await fetch(`${url}${clip.playbackUrl}`);
+    expect(clipPlaylist.status).toBe(200);
+    expect(await clipPlaylist.text()).toMatch(/#EXT-X-ENDLIST/);
+
+    // The Space is live again and its speaker reconnects with a fresh token from the same session.
+    const view = await space.hostClient.space(space.id);
+    expect(view.state).toBe('live');
+    const again = new NodeWhipClient({ record: false });
+    clients.push(again);
+    const { token } = await space.hostClient.publishToken(space.id);
+    await again.publish({
+      whipUrl: whipUrlFor(url, space.id, 'Host'),
+      token,
+      source: new ToneGenerator({ freqHz: 440, amplitude: 0.3 }),
+    });
+    await waitFor(
+      'the playlist to carry on past the crash',
+      async () => (await mediaSequence(playlist)) > before + 2,
+      { timeoutMs: 20_000 },
+    );
+    const p = await space.hostClient.participants(space.id);
+    expect(p.members.find((m) => m.role === 'host')?.connected).toBe(true);
+  }, 120_000);
+});
