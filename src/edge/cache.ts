@@ -16,6 +16,8 @@ export interface CacheInput {
   status: number;
   contentType?: string;
   cacheControl?: string;
+  /** The origin's `x-tribune-access` header (`signed-in` = listeners need a listen token). */
+  access?: string;
   body: Buffer;
 }
 
@@ -23,6 +25,8 @@ export interface CacheEntry {
   readonly status: number;
   readonly contentType: string | undefined;
   readonly cacheControl: string | undefined;
+  /** The origin's `x-tribune-access` header, kept so cache HITs are access-checked too. */
+  readonly access: string | undefined;
   readonly body: Buffer;
   /** Clock time the load finished (used for the Age header). */
   readonly storedAt: number;
@@ -202,6 +206,7 @@ export class EdgeCache {
           status: input.status,
           contentType: input.contentType,
           cacheControl: input.cacheControl,
+          access: input.access,
           body: input.body,
           storedAt,
           expiresAt: storedAt + this.ttlFor(input.status, input.cacheControl),

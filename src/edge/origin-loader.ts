@@ -18,7 +18,8 @@ import { TribuneError } from '../errors.js';
 
 export interface OriginResponse {
   status: number;
-  headers: { contentType?: string; cacheControl?: string };
+  /** `access`: the origin's `x-tribune-access` header (Spaces that need a listen token). */
+  headers: { contentType?: string; cacheControl?: string; access?: string };
   body: Buffer;
 }
 
@@ -174,6 +175,7 @@ export class HttpOriginLoader implements OriginLoader {
             headers: {
               contentType: headerValue(res.headers['content-type']),
               cacheControl: headerValue(res.headers['cache-control']),
+              access: headerValue(res.headers['x-tribune-access']),
             },
             body,
           });

@@ -29,7 +29,8 @@ export const CACHE_IMMUTABLE = 'public, max-age=31536000, immutable';
 /** Blocking responses are keyed by _HLS_msn/_HLS_part, so a short shared cache is safe. */
 export const CACHE_BLOCKING_PLAYLIST = 'public, max-age=2';
 export const CACHE_LIVE_PLAYLIST = 'public, max-age=1';
-export const CACHE_VOD_PLAYLIST = 'public, max-age=86400';
+/** A replay's playlist changes when its host trims or deletes it: edges and CDNs recheck it often. */
+export const CACHE_VOD_PLAYLIST = 'public, max-age=5';
 const CACHE_ERROR = 'no-store';
 
 const SPACE_ID = /^[A-Za-z0-9_-]{1,64}$/;
