@@ -12,8 +12,10 @@ import { NodeWhipClient, frameClock } from '../test/support/whip-client.js';
 
 export interface LoadSpace {
   id: string;
+  /** the host's WHIP token: speaker 0 */
   hostToken: string;
-  inviteToken: string;
+  /** WHIP tokens of the other users on stage (co-hosts and speakers): speakers 1.. */
+  speakerTokens: string[];
 }
 
 export interface LoadConfig {
@@ -79,9 +81,12 @@ async function main(): Promise<void> {
         const client = new NodeWhipClient({ record: false, receive: false });
         clients.push(client);
         try {
+          // each user on stage has their own token
+          const token = i === 0 ? space.hostToken : space.speakerTokens[i - 1];
+          if (!token) throw new Error(`no WHIP token for speaker ${i} of Space ${space.id}`);
           await client.publish({
             whipUrl: whipUrlFor(cfg.url, space.id, `${cfg.tag ?? 'load'}-s${s}-${i}`),
-            token: i === 0 ? space.hostToken : space.inviteToken,
+            token,
             source: tone,
             timeoutMs: 30_000,
           });

@@ -25,13 +25,13 @@ import {
   scrapeMetrics,
   startTribune,
   whipUrlFor,
-  type CreatedSpace,
+  type TestSpace,
   type TribuneHandle,
 } from '../test/support/server.js';
 import { OnsetDetector } from '../test/support/spectrum.js';
 import { ToneGenerator, type BurstMark } from '../test/support/tone.js';
 import { NodeWhipClient, frameClock } from '../test/support/whip-client.js';
-import type { LoadConfig, LoadMessage } from './load-client.js';
+import type { LoadConfig, LoadMessage, LoadSpace } from './load-client.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -158,6 +158,18 @@ function procTreeCpuSeconds(rootPid: number): number {
 
 // ------------------------------------------------------------------ load children
 
+/**
+ * What a load child needs to fill a Space's stage: the host's WHIP token and those of
+ * SPEAKERS_PER_SPACE - 1 more users put on stage (2 co-hosts, then speakers).
+ */
+async function loadSpace(space: TestSpace): Promise<LoadSpace> {
+  return {
+    id: space.id,
+    hostToken: space.hostToken,
+    speakerTokens: await space.stageTokens(SPEAKERS_PER_SPACE - 1),
+  };
+}
+
 interface LoadChild {
   child: ChildProcess;
   /** resolves when every speaker is connected, or after budgetMs with those connected by then (halted) */
@@ -259,6 +271,7 @@ interface LatencyResult {
 
 async function measureLatency(server: TribuneHandle): Promise<LatencyResult> {
   const space = await createSpace(server.url, 'bench latency');
+  const [peerToken] = await space.stageTokens(1);
   const tone = new ToneGenerator({ freqHz: TONE_HZ, amplitude: 0.5, continuous: false });
   const talker = new NodeWhipClient({ record: false });
   const speakerOnsets: number[] = [];
@@ -281,7 +294,7 @@ async function measureLatency(server: TribuneHandle): Promise<LatencyResult> {
     // the peer speaker sends silence (a 400 Hz generator that never bursts)
     await peer.publish({
       whipUrl: whipUrlFor(server.url, space.id, 'peer'),
-      token: space.inviteToken,
+      token: peerToken,
       source: new ToneGenerator({ freqHz: 400, continuous: false }),
     });
     log('latency: 2 speakers connected');
@@ -354,7 +367,7 @@ interface CpuResult {
 }
 
 async function measureCpu(server: TribuneHandle): Promise<CpuResult> {
-  const space = await createSpace(server.url, 'bench cpu');
+  const space = await loadSpace(await createSpace(server.url, 'bench cpu'));
   const load = spawnLoad({
     url: server.url,
     spaces: [space],
@@ -414,8 +427,10 @@ async function measureEventLoop(server: TribuneHandle): Promise<EldResult> {
   await scrapeMetrics(server.url);
   await sleep(3000);
   const idle = await scrapeMetrics(server.url);
-  const spaces: CreatedSpace[] = [];
-  for (let i = 0; i < SPACES; i++) spaces.push(await createSpace(server.url, `bench load ${i}`));
+  const created: TestSpace[] = [];
+  for (let i = 0; i < SPACES; i++) created.push(await createSpace(server.url, `bench load ${i}`));
+  // fill the stages in parallel (sign-ups, invites, roles, tokens), before anything is measured
+  const spaces = await Promise.all(created.map(loadSpace));
   const halves = [spaces.filter((_, i) => i % 2 === 0), spaces.filter((_, i) => i % 2 === 1)].filter(
     (h) => h.length,
   );

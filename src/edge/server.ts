@@ -1,11 +1,14 @@
 /**
  * The edge as its own process: `tribune edge --origin URL` calls runEdge(config).
- * Routes: `/hls/spaces/:id/...` (cached LL-HLS), `GET /healthz`, `GET /metrics` (own registry).
+ * Routes: `/hls/spaces/:id/...` (cached LL-HLS and live state, leave, reactions), `/hls/clips/...`,
+ * `GET /healthz`, `GET /metrics` (own registry). Reports listeners and reactions to the origin.
  */
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import type { TribuneConfig } from '../config.js';
 import { TribuneError } from '../errors.js';
+import { toTribuneError } from '../live/http.js';
+import { createEdgeLive, type EdgeLive, type EdgeLiveOptions } from '../live/edge-live.js';
 import { EdgeCache } from './cache.js';
 import { LISTEN_BACKLOG, openFilesWarning } from './limits.js';
 import { HttpOriginLoader, type OriginLoader } from './origin-loader.js';
@@ -24,12 +27,22 @@ export interface EdgeServerOptions {
   loader?: OriginLoader & { close?: () => void };
   /** Collect Node process metrics (event loop lag, heap...) into the edge registry. Default false. */
   processMetrics?: boolean;
+  /**
+   * The Space-token secret (TRIBUNE_TOKEN_SECRET), the same as the origin's: listen tokens are
+   * verified with it and live reports are signed with a key derived from it.
+   */
+  tokenSecret: Buffer;
+  /** Take client addresses from X-Forwarded-For (only behind a proxy you run). Default false. */
+  trustProxy?: boolean;
+  /** Overrides for the live-state part (report interval, listener window, bounds...). */
+  live?: Omit<Partial<EdgeLiveOptions>, 'tokenSecret' | 'registry'>;
 }
 
 export interface EdgeInternals {
   cache: EdgeCache;
   loader: OriginLoader & { close?: () => void };
   registry: Registry;
+  live: EdgeLive;
 }
 
 export type EdgeServer = FastifyInstance & { edge: EdgeInternals };
@@ -46,10 +59,18 @@ export function createEdgeServer(opts: EdgeServerOptions): EdgeServer {
     // One log line per listener request would dwarf the traffic: log failures only.
     logController: new LogController({ disableRequestLogging: true }),
     forceCloseConnections: true,
+    trustProxy: opts.trustProxy ?? false,
   });
-  app.decorate('edge', { cache, loader, registry } satisfies EdgeInternals);
+  const live = createEdgeLive({
+    originUrl: opts.live?.sink ? undefined : opts.originUrl,
+    ...opts.live,
+    tokenSecret: opts.tokenSecret,
+    registry,
+    log: opts.live?.log ?? app.log,
+  });
+  app.decorate('edge', { cache, loader, registry, live } satisfies EdgeInternals);
 
-  app.register(edgeRoutes({ loader, cache, registry }), { prefix: '/hls' });
+  app.register(edgeRoutes({ loader, cache, registry, live }), { prefix: '/hls' });
   app.get('/healthz', async () => ({ ok: true, cache: cache.stats() }));
   app.get('/metrics', async (_req, reply) => {
     reply.header('content-type', registry.contentType);
@@ -60,17 +81,15 @@ export function createEdgeServer(opts: EdgeServerOptions): EdgeServer {
     return reply.code(err.status).send(err.toJSON());
   });
   app.setErrorHandler((err, request, reply) => {
-    const e =
-      err instanceof TribuneError
-        ? err
-        : (err as { statusCode?: number }).statusCode === 400
-          ? new TribuneError('BAD_REQUEST', (err as Error).message)
-          : new TribuneError('INTERNAL');
+    const e = toTribuneError(err);
     if (e.status >= 500) request.log.error({ err }, 'edge request failed');
     return reply.code(e.status).send(e.toJSON());
   });
-  // Cancel origin requests still parked (blocking playlist reloads) so close() is prompt.
-  app.addHook('preClose', async () => loader.close?.());
+  // Stop reporting; cancel origin requests still parked (blocking reloads) so close() is prompt.
+  app.addHook('preClose', async () => {
+    live.close();
+    loader.close?.();
+  });
   return app as unknown as EdgeServer;
 }
 
@@ -81,12 +100,26 @@ export interface RunningEdge {
   close(): Promise<void>;
 }
 
-/** Starts a standalone edge from the Tribune config (originUrl, port, host, edge.*, logLevel). */
+/**
+ * Starts a standalone edge from the Tribune config (originUrl, tokenSecret, port, host, edge.*,
+ * logLevel, trustProxy).
+ */
 export async function runEdge(
-  config: Pick<TribuneConfig, 'originUrl' | 'port' | 'host' | 'edge' | 'logLevel'>,
+  config: Pick<
+    TribuneConfig,
+    'originUrl' | 'port' | 'host' | 'edge' | 'logLevel' | 'tokenSecret' | 'trustProxy'
+  >,
 ): Promise<RunningEdge> {
   if (!config.originUrl) throw new Error('tribune edge needs an origin URL (--origin or TRIBUNE_ORIGIN_URL)');
+  if (!config.tokenSecret)
+    throw new Error(
+      'tribune edge needs the token secret: set TRIBUNE_TOKEN_SECRET, and it must be the same on the ' +
+        'origin and every edge (listen tokens and live reports are checked with it)',
+    );
   const app = createEdgeServer({
+    // The same bytes as the origin's loadSecret(config.tokenSecret, ...) for a configured secret.
+    tokenSecret: Buffer.from(config.tokenSecret, 'utf8'),
+    trustProxy: config.trustProxy,
     originUrl: config.originUrl,
     port: config.port,
     host: config.host,

@@ -29,18 +29,29 @@ export class ListenAccess {
   private readonly maxTokens: number;
 
   constructor(opts: ListenAccessOptions = {}) {
-    this.signer = opts.tokenSecret && opts.tokenSecret.length > 0 ? new TokenSigner(opts.tokenSecret) : undefined;
+    this.signer =
+      opts.tokenSecret && opts.tokenSecret.length > 0 ? new TokenSigner(opts.tokenSecret) : undefined;
     this.maxSpaces = opts.maxSpaces ?? 100_000;
     this.maxTokens = opts.maxTokens ?? 50_000;
   }
 
   /**
    * Learns a Space's flag from an origin answer (`access` = its x-tribune-access header, `atMs`
-   * when it was loaded). Only successful answers count, and an older answer never overrides a newer one.
+   * when it was loaded). Only successful answers count, and an older answer never overrides a
+   * newer one. Any answer may turn the flag on; only an `authoritative` one (the state doc, which
+   * the live routes always label) may turn it off, so an origin object served without the header
+   * cannot open a signed-in Space.
    */
-  note(spaceId: string, status: number, access: string | undefined, atMs: number): void {
+  note(
+    spaceId: string,
+    status: number,
+    access: string | undefined,
+    atMs: number,
+    authoritative = true,
+  ): void {
     if (status < 200 || status >= 300) return;
     const signedIn = isSignedIn(access);
+    if (!signedIn && !authoritative) return;
     const last = Math.max(this.signedIn.get(spaceId) ?? -Infinity, this.publicAt.get(spaceId) ?? -Infinity);
     if (atMs < last) return;
     if (signedIn) {

@@ -6,7 +6,7 @@
  * Memory is bounded: at most `maxLids` (lid, Space) pairs in total; beyond that new players are
  * not counted (and `onLimit` is called once). Each Space's map is kept in last-seen order (a
  * re-seen lid moves to the end), so expiring is a walk from the front that stops at the first
- * fresh lid: O(expired), never a scan of everyone.
+ * fresh lid: O(expired), never a scan of everyone. Timestamps must not decrease (use a monotonic clock).
  */
 
 export interface ListenerCounterOptions {

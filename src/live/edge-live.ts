@@ -42,6 +42,7 @@ export interface EdgeLiveOptions {
   autoStart?: boolean;
   registry?: Registry;
   log?: ReporterLog & { error?(obj: object, msg: string): void };
+  /** Milliseconds, never decreasing. Default: performance.timeOrigin + performance.now(). */
   now?: () => number;
 }
 
@@ -67,8 +68,10 @@ export function createEdgeLive(opts: EdgeLiveOptions): EdgeLive {
     throw new Error(
       'the edge needs the token secret: TRIBUNE_TOKEN_SECRET must be the same on the origin and every edge',
     );
-  if (!opts.sink === !opts.originUrl) throw new Error('createEdgeLive needs exactly one of originUrl and sink');
-  const now = opts.now ?? Date.now;
+  if (!opts.sink === !opts.originUrl)
+    throw new Error('createEdgeLive needs exactly one of originUrl and sink');
+  // Wall-clock time that never steps back (the listener maps rely on non-decreasing timestamps).
+  const now = opts.now ?? (() => performance.timeOrigin + performance.now());
   const registry = opts.registry ?? defaultRegistry;
   const edgeSecret = opts.edgeSecret ?? deriveEdgeSecret(opts.tokenSecret);
 

@@ -53,8 +53,9 @@ export function httpReportSender(
       body,
       signal,
     });
-    await res.arrayBuffer().catch(() => undefined); // drain: keeps the connection reusable
-    if (res.status < 200 || res.status >= 300) throw new Error(`origin answered ${res.status} to a report`);
+    const text = await res.text().catch(() => ''); // drain: keeps the connection reusable
+    if (res.status < 200 || res.status >= 300)
+      throw new Error(`origin answered ${res.status} to a report: ${text.slice(0, 200)}`);
   };
 }
 
@@ -120,7 +121,7 @@ export class EdgeReporter {
       else this.nonZero.delete(id);
     }
     // Strictly increasing per edge: the origin ignores a report not newer than the last one.
-    const atMs = Math.max(nowMs, this.lastAtMs + 1);
+    const atMs = Math.max(Math.floor(nowMs), this.lastAtMs + 1);
     this.lastAtMs = atMs;
     return { edgeId: this.edgeId, atMs, spaces };
   }
@@ -143,7 +144,10 @@ export class EdgeReporter {
     const ac = new AbortController();
     const onStop = (): void => ac.abort(this.stopController.signal.reason);
     this.stopController.signal.addEventListener('abort', onStop, { once: true });
-    const timer = setTimeout(() => ac.abort(new Error(`report timed out after ${this.timeoutMs} ms`)), this.timeoutMs);
+    const timer = setTimeout(
+      () => ac.abort(new Error(`report timed out after ${this.timeoutMs} ms`)),
+      this.timeoutMs,
+    );
     try {
       const report = this.buildReport();
       await this.opts.send(report, ac.signal);

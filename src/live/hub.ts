@@ -460,10 +460,7 @@ export class LiveHub {
   }
 
   private scheduleTick(): void {
-    const h = this.clock.setTimeout(
-      () => this.tick(),
-      Math.max(0, this.nextTickAt - this.clock.now()),
-    );
+    const h = this.clock.setTimeout(() => this.tick(), Math.max(0, this.nextTickAt - this.clock.now()));
     (h as { unref?: () => void } | undefined)?.unref?.();
     this.ticker = h;
   }

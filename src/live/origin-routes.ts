@@ -10,7 +10,13 @@ import { TribuneError } from '../errors.js';
 import { clientGone, toTribuneError } from './http.js';
 import type { LiveHub } from './hub.js';
 import { verifyReportSignature } from './signature.js';
-import { ACCESS_HEADER, EDGE_SAMPLE_MAX, EDGE_SIGNATURE_HEADER, type EdgeReport, type LiveDoc } from './types.js';
+import {
+  ACCESS_HEADER,
+  EDGE_SAMPLE_MAX,
+  EDGE_SIGNATURE_HEADER,
+  type EdgeReport,
+  type LiveDoc,
+} from './types.js';
 
 export interface LiveOriginRoutesOptions {
   hub: LiveHub;

@@ -169,6 +169,8 @@ export class SpaceRegistry extends EventEmitter<RegistryEvents> {
     const previous = [...room.sessions.values()].filter((s) => s.userId === userId);
     if (room.sessions.size - previous.length >= this.config.limits.maxSpeakers)
       throw new TribuneError('SPACE_FULL');
+    // A reconnect replaces the user's old session first: on a full stage the engine has no spare seat.
+    for (const old of previous) await this.closeSession(id, old.speakerId);
     const speakerId = newId(16);
     // Reserve the seat before the (async) negotiation so concurrent joins cannot exceed the limit.
     room.sessions.set(speakerId, { speakerId, userId, level: 0, speaking: false });
@@ -176,11 +178,11 @@ export class SpaceRegistry extends EventEmitter<RegistryEvents> {
       const { answerSdp } = await this.engine.request({ op: 'publish', spaceId: id, speakerId, offerSdp });
       if (room.muted.has(userId))
         await this.engine.request({ op: 'setMuted', spaceId: id, speakerId, muted: true });
-      for (const old of previous) await this.closeSession(id, old.speakerId);
       this.emit('stage', id);
       return { speakerId, answerSdp };
     } catch (err) {
       room.sessions.delete(speakerId);
+      if (previous.length) this.emit('stage', id);
       throw err;
     }
   }

@@ -1,5 +1,8 @@
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
+import type { LiveDoc } from '../../src/live/types.js';
 import { fetchAllPcm, LlHlsListener } from '../support/llhls-client.js';
 import {
   createSpace,
@@ -18,6 +21,33 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
+const run = promisify(execFile);
+
+/** Decodes an HLS URL with ffmpeg into 48 kHz mono PCM; ffmpeg must print no error. */
+async function ffmpegDecode(url: string): Promise<Int16Array> {
+  const { stdout, stderr } = await run(
+    'ffmpeg',
+    ['-v', 'error', '-i', url, '-f', 's16le', '-ac', '1', '-ar', '48000', '-'],
+    { encoding: 'buffer', maxBuffer: 64 * 1024 * 1024, timeout: 60_000 },
+  );
+  expect(stderr.toString()).toBe('');
+  return new Int16Array(stdout.buffer, stdout.byteOffset, Math.floor(stdout.byteLength / 2));
+}
+
+/** Waits until the edge serves the ended Space's playlist (a cached live one may linger for its max-age). */
+async function replayReady(url: string, spaceId: string): Promise<void> {
+  await waitFor('the replay playlist on the edge', async () =>
+    (await (await fetch(`${url}/hls/spaces/${spaceId}/audio.m3u8`)).text()).includes('#EXT-X-ENDLIST'),
+  );
+}
+
+/** User ids connected on stage, from the live state document the edge serves. */
+async function connectedOnStage(url: string, spaceId: string): Promise<string[]> {
+  const res = await fetch(`${url}/hls/spaces/${spaceId}/state.json`);
+  if (res.status !== 200) throw new Error(`state.json -> ${res.status}`);
+  return ((await res.json()) as LiveDoc).speakers.filter((s) => s.connected).map((s) => s.userId);
+}
+
 describe('origin and edge as separate processes', () => {
   const handles: TribuneHandle[] = [];
   afterAll(async () => {
@@ -26,14 +56,16 @@ describe('origin and edge as separate processes', () => {
 
   it('listeners play through a standalone edge; identical requests reach the origin once', async () => {
     const edgePort = await freePort();
+    // Origin and edges share the token secret (listen tokens, signed live reports).
+    const secret = randomBytes(32).toString('hex');
     const origin = await startTribune({
       args: ['origin'],
-      env: { TRIBUNE_PUBLIC_EDGE_URL: `http://127.0.0.1:${edgePort}` },
+      env: { TRIBUNE_PUBLIC_EDGE_URL: `http://127.0.0.1:${edgePort}`, TRIBUNE_TOKEN_SECRET: secret },
     });
     handles.push(origin);
     const edge = await startTribune({
       args: ['edge', '--origin', origin.url],
-      env: { PORT: String(edgePort) },
+      env: { PORT: String(edgePort), TRIBUNE_TOKEN_SECRET: secret },
     });
     handles.push(edge);
 
@@ -84,60 +116,101 @@ describe('origin and edge as separate processes', () => {
 });
 
 describe('restarts', () => {
-  it('keeps replays across a clean restart and rebuilds them after a crash', async () => {
+  it("keeps an ended Space's replay, and resumes live Spaces after SIGTERM and SIGKILL", async () => {
     const dataDir = mkdtempSync(path.join(os.tmpdir(), 'tribune-restart-'));
+    // The same port every time: the hosts' API clients (and their session cookies) carry over.
+    const port = String(await freePort());
+    const start = (): Promise<TribuneHandle> => startTribune({ dataDir, env: { PORT: port } });
+    const speakers: NodeWhipClient[] = [];
+    const speak = async (url: string, spaceId: string, token: string, freqHz: number): Promise<void> => {
+      const c = new NodeWhipClient({ record: false });
+      speakers.push(c);
+      await c.publish({
+        whipUrl: whipUrlFor(url, spaceId, `tone${freqHz}`),
+        token,
+        source: new ToneGenerator({ freqHz, amplitude: 0.3 }),
+      });
+    };
+    const lastMsn = async (url: string, id: string): Promise<number> => {
+      const text = await (await fetch(`${url}/hls/spaces/${id}/audio.m3u8`)).text();
+      return Number([...text.matchAll(/^seg\/(\d+)\.m4s$/gm)].at(-1)?.[1] ?? -1);
+    };
+    let server = await start();
     try {
-      let server = await startTribune({ dataDir });
-      const clean = await createSpace(server.url, 'Ends cleanly');
-      const crashed = await createSpace(server.url, 'Cut off by a crash');
-      const speakers = [new NodeWhipClient({ record: false }), new NodeWhipClient({ record: false })];
-      await speakers[0]!.publish({
-        whipUrl: whipUrlFor(server.url, clean.id, 'A'),
-        token: clean.hostToken,
-        source: new ToneGenerator({ freqHz: 440, amplitude: 0.3 }),
-      });
-      await speakers[1]!.publish({
-        whipUrl: whipUrlFor(server.url, crashed.id, 'B'),
-        token: crashed.hostToken,
-        source: new ToneGenerator({ freqHz: 880, amplitude: 0.3 }),
-      });
-      const segments = async (id: string): Promise<number> =>
-        ((await (await fetch(`${server.url}/hls/spaces/${id}/audio.m3u8`)).text()).match(/^seg\//gm) ?? [])
-          .length;
+      const ended = await createSpace(server.url, 'Ended by its host');
+      const live = await createSpace(server.url, 'Live through restarts');
+      await speak(server.url, ended.id, ended.hostToken, 440);
+      await speak(server.url, live.id, live.hostToken, 660);
       await waitFor(
         '3 segments in both Spaces',
-        async () => (await segments(clean.id)) >= 3 && (await segments(crashed.id)) >= 3,
+        async () => (await lastMsn(server.url, ended.id)) >= 2 && (await lastMsn(server.url, live.id)) >= 2,
       );
-      const end = await fetch(`${server.url}/api/spaces/${clean.id}/end`, {
-        method: 'POST',
-        headers: { Authorization: `Bearer ${clean.hostToken}` },
+      expect(await ended.end()).toBe(200);
+      await replayReady(server.url, ended.id);
+      const msn0 = await lastMsn(server.url, live.id);
+
+      // 1. A clean stop (SIGTERM) does not end the live Space.
+      await server.stop();
+      for (const c of speakers.splice(0)) c.abruptClose();
+      server = await start();
+      expect((await ended.hostClient.space(ended.id)).state).toBe('ended');
+      expect((await live.hostClient.space(live.id)).state).toBe('live');
+      const replay = await fetchAllPcm(edgeMasterUrl(server.url, ended.id));
+      expect(replay.playlist.ended).toBe(true);
+      expect(replay.durationSec).toBeGreaterThanOrEqual(3);
+      expect(hasTone(replay.pcm, 440)).toBe(true);
+      const decoded = await ffmpegDecode(edgeMasterUrl(server.url, ended.id));
+      expect(Math.abs(decoded.length / 48_000 - replay.durationSec)).toBeLessThan(0.5);
+      // Its playlist carries on past the restart (no renumbering from 0), and its host publishes
+      // again with a fresh token from the same session.
+      expect(await lastMsn(server.url, live.id)).toBeGreaterThanOrEqual(msn0);
+      await waitFor('the live playlist to carry on', async () => (await lastMsn(server.url, live.id)) > msn0);
+      await speak(server.url, live.id, (await live.hostClient.publishToken(live.id)).token, 880);
+      await waitFor('the host on stage again', async () =>
+        (await connectedOnStage(server.url, live.id)).includes(live.host.id),
+      );
+      const msn1 = await waitFor('3 more segments', async () => {
+        const n = await lastMsn(server.url, live.id);
+        return n >= msn0 + 3 ? n : null;
       });
-      expect(end.status).toBe(200);
-      // Crash: no graceful shutdown, the second Space is still live.
+
+      // 2. A crash (SIGKILL) does not end it either.
       server.child.kill('SIGKILL');
       await new Promise<void>((r) => server.child.once('exit', () => r()));
-      for (const s of speakers) s.abruptClose();
+      for (const c of speakers.splice(0)) c.abruptClose();
+      server = await start();
+      expect((await live.hostClient.space(live.id)).state).toBe('live');
+      expect((await ended.hostClient.space(ended.id)).state).toBe('ended');
+      expect(await lastMsn(server.url, live.id)).toBeGreaterThanOrEqual(msn1);
+      await waitFor('the live playlist to carry on', async () => (await lastMsn(server.url, live.id)) > msn1);
+      await speak(server.url, live.id, (await live.hostClient.publishToken(live.id)).token, 1200);
+      await waitFor('the host on stage again', async () =>
+        (await connectedOnStage(server.url, live.id)).includes(live.host.id),
+      );
+      const msn2 = await lastMsn(server.url, live.id);
+      await waitFor('3 more segments', async () => (await lastMsn(server.url, live.id)) >= msn2 + 3);
 
-      server = await startTribune({ dataDir });
-      try {
-        const list = (await (await fetch(`${server.url}/api/spaces`)).json()) as {
-          spaces: { id: string; state: string }[];
-        };
-        expect(list.spaces.find((s) => s.id === clean.id)?.state).toBe('ended');
-        expect(list.spaces.find((s) => s.id === crashed.id)?.state).toBe('ended');
-        const a = await fetchAllPcm(edgeMasterUrl(server.url, clean.id));
-        const b = await fetchAllPcm(edgeMasterUrl(server.url, crashed.id));
-        expect(a.durationSec).toBeGreaterThanOrEqual(3);
-        expect(b.durationSec).toBeGreaterThanOrEqual(3);
-        expect(hasTone(a.pcm, 440)).toBe(true);
-        expect(hasTone(b.pcm, 880)).toBe(true);
-      } finally {
-        await server.stop();
-      }
+      // Ended by its host, its replay holds audio from before and after both restarts.
+      expect(await live.end()).toBe(200);
+      await replayReady(server.url, live.id);
+      const whole = await fetchAllPcm(edgeMasterUrl(server.url, live.id));
+      expect(whole.playlist.ended).toBe(true);
+      expect(whole.durationSec).toBeGreaterThanOrEqual(9);
+      expect(hasTone(whole.pcm, 660)).toBe(true);
+      expect(hasTone(whole.pcm, 880)).toBe(true);
+      expect(hasTone(whole.pcm, 1200)).toBe(true);
+      const wholeDecoded = await ffmpegDecode(edgeMasterUrl(server.url, live.id));
+      expect(Math.abs(wholeDecoded.length / 48_000 - whole.durationSec)).toBeLessThan(0.5);
+      // The first replay survived the crash too.
+      const again = await fetchAllPcm(edgeMasterUrl(server.url, ended.id));
+      expect(again.durationSec).toBeCloseTo(replay.durationSec, 1);
+      expect(hasTone(again.pcm, 440)).toBe(true);
     } finally {
+      for (const c of speakers) c.abruptClose();
+      await server.stop();
       rmSync(dataDir, { recursive: true, force: true });
     }
-  }, 90_000);
+  }, 120_000);
 });
 
 describe('several media engines', () => {
@@ -174,8 +247,7 @@ describe('several media engines', () => {
 
       process.kill(engines[0]!, 'SIGKILL');
       const speakersOf = async (id: string): Promise<number> =>
-        ((await (await fetch(`${server.url}/api/spaces/${id}`)).json()) as { speakers: unknown[] }).speakers
-          .length;
+        (await connectedOnStage(server.url, id)).length;
       const counts = await waitFor('one Space to lose its speaker', async () => {
         const c = await Promise.all(spaces.map((s) => speakersOf(s.id)));
         return c.includes(0) ? c : null;
@@ -207,7 +279,11 @@ describe('several media engines', () => {
         token: spaces[hit]!.hostToken,
         source: new ToneGenerator({ freqHz: 1200, amplitude: 0.3 }),
       });
-      expect(await speakersOf(spaces[hit]!.id)).toBe(1);
+      await waitFor(
+        'the hit Space to show its speaker again',
+        async () => (await speakersOf(spaces[hit]!.id)) === 1,
+      );
+      expect(await speakersOf(spaces[spared]!.id)).toBe(1);
     } finally {
       for (const c of speakers) c.abruptClose();
       await server.stop();

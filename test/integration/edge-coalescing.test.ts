@@ -8,6 +8,8 @@ import { createEdgeServer, type EdgeServer } from '../../src/edge/server.js';
 const M3U8 = 'application/vnd.apple.mpegurl';
 const PLAYLIST_CC = 'public, max-age=2';
 const PART_CC = 'public, max-age=31536000, immutable';
+/** No live reports here: they would be origin requests this file counts. */
+const NO_LIVE = { tokenSecret: Buffer.from('edge-coalescing-test'), live: { autoStart: false } };
 
 /** A fake origin: counts requests per URL and parks chosen URLs until the test releases them. */
 class FakeOrigin {
@@ -122,7 +124,7 @@ describe('edge coalescing against a real HTTP origin', () => {
     if (limit < 4096)
       throw new Error(`open-files limit ${limit} < 4096: run through \`npm test\`, which raises it`);
     originUrl = await listen(origin.server);
-    edge = createEdgeServer({ originUrl, cacheBytes: 64 << 20, originTimeoutMs: 10_000 });
+    edge = createEdgeServer({ originUrl, cacheBytes: 64 << 20, originTimeoutMs: 10_000, ...NO_LIVE });
     edgeUrl = await listen(edge);
   });
 
@@ -280,8 +282,13 @@ describe('edge coalescing against a real HTTP origin', () => {
     const probe = http.createServer();
     const deadUrl = await listen(probe);
     await new Promise((r) => probe.close(r));
-    const dead = createEdgeServer({ originUrl: deadUrl, cacheBytes: 1 << 20, originTimeoutMs: 5000 });
-    const slow = createEdgeServer({ originUrl, cacheBytes: 1 << 20, originTimeoutMs: 300 });
+    const dead = createEdgeServer({
+      originUrl: deadUrl,
+      cacheBytes: 1 << 20,
+      originTimeoutMs: 5000,
+      ...NO_LIVE,
+    });
+    const slow = createEdgeServer({ originUrl, cacheBytes: 1 << 20, originTimeoutMs: 300, ...NO_LIVE });
     others.push(dead, slow);
     const [deadEdge, slowEdge] = await Promise.all([listen(dead), listen(slow)]);
 

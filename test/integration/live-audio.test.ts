@@ -1,12 +1,14 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ApiError } from '../../src/client/index.js';
+import type { LiveDoc, LiveSpeaker } from '../../src/live/types.js';
 import {
   createSpace,
   edgeMasterUrl,
   startTribune,
   whipUrlFor,
-  type CreatedSpace,
+  type TestSpace,
   type TribuneHandle,
 } from '../support/server.js';
 import { concatPcm, hasTone, longestSilenceMs } from '../support/spectrum.js';
@@ -46,15 +48,30 @@ async function ffmpegDecode(url: string, seconds: number, extra: string[] = []):
 const lastSeconds = (pcm: Int16Array, s: number): Int16Array =>
   pcm.subarray(Math.max(0, pcm.length - s * 48000));
 
+/** The user a WHIP publish token was issued to (its `u` claim). */
+const userOfToken = (token: string): string =>
+  (JSON.parse(Buffer.from(token.split('.')[0]!, 'base64url').toString('utf8')) as { u: string }).u;
+
 describe('live audio: WHIP in, mix, LL-HLS out through the edge', () => {
   let server: TribuneHandle;
-  let space: CreatedSpace;
+  let space: TestSpace;
+  let guestToken: string;
+  let guestId: string;
   let host: NodeWhipClient;
   let guest: NodeWhipClient;
+
+  /** The live state document listeners get from the edge. */
+  const liveDoc = async (): Promise<LiveDoc> => {
+    const res = await fetch(`${server.url}/hls/spaces/${space.id}/state.json`);
+    if (res.status !== 200) throw new Error(`state.json -> ${res.status}`);
+    return (await res.json()) as LiveDoc;
+  };
 
   beforeAll(async () => {
     server = await startTribune();
     space = await createSpace(server.url, 'Integration');
+    [guestToken] = await space.stageTokens(1);
+    guestId = userOfToken(guestToken!);
     host = new NodeWhipClient();
     guest = new NodeWhipClient();
     await host.publish({
@@ -64,7 +81,7 @@ describe('live audio: WHIP in, mix, LL-HLS out through the edge', () => {
     });
     await guest.publish({
       whipUrl: whipUrlFor(server.url, space.id, 'Bob'),
-      token: space.inviteToken,
+      token: guestToken,
       source: new ToneGenerator({ freqHz: 1000, amplitude: 0.3 }),
     });
   });
@@ -76,16 +93,30 @@ describe('live audio: WHIP in, mix, LL-HLS out through the edge', () => {
   });
 
   it('lists both speakers with live speaking indicators', async () => {
-    const view = await waitFor('both speakers speaking', async () => {
-      const v = (await (await fetch(`${server.url}/api/spaces/${space.id}`)).json()) as {
-        speakers: { name: string; role: string; speaking: boolean; level: number }[];
-      };
-      return v.speakers.length === 2 && v.speakers.every((s) => s.speaking && s.level > 0.3) ? v : null;
+    const doc = await waitFor('both speakers speaking', async () => {
+      const d = await liveDoc();
+      return d.speakers.length === 2 &&
+        d.speakers.every((s) => s.connected && !s.muted && s.speaking && s.level > 0.3)
+        ? d
+        : null;
     });
-    expect(view.speakers.map((s) => [s.name, s.role]).sort()).toEqual([
-      ['Alice', 'host'],
-      ['Bob', 'speaker'],
-    ]);
+    expect(doc.state).toBe('live');
+    // The first user put on stage by stageTokens is a co-host.
+    expect(doc.speakers.map((s) => [s.userId, s.role]).sort()).toEqual(
+      [
+        [space.host.id, 'host'],
+        [guestId, 'cohost'],
+      ].sort(),
+    );
+    expect(doc.speakers.find((s) => s.userId === space.host.id)?.handle).toBe(space.host.handle);
+    // The host sees the same in the participants list.
+    const p = await space.hostClient.participants(space.id);
+    expect(
+      p.members
+        .filter((m) => m.connected)
+        .map((m) => m.user.id)
+        .sort(),
+    ).toEqual([space.host.id, guestId].sort());
   });
 
   it('sends each speaker a mix-minus: the other tone, never their own', async () => {
@@ -172,42 +203,54 @@ describe('live audio: WHIP in, mix, LL-HLS out through the edge', () => {
     expect(longestSilenceMs(after, 48000, 20, -40)).toBeLessThan(100);
     expect(hasTone(after.subarray(after.length - 48_000), 440)).toBe(true);
     expect(listener.missedParts).toBe(0);
-    await waitFor(
-      'the vanished speaker to leave the speaker list',
+    // They keep their role (they may reconnect) but are no longer connected; the host still is.
+    const doc = await waitFor(
+      'the vanished speaker to show as disconnected',
       async () => {
-        const v = (await (await fetch(`${server.url}/api/spaces/${space.id}`)).json()) as {
-          speakers: unknown[];
-        };
-        return v.speakers.length === 1;
+        const d = await liveDoc();
+        const gone = d.speakers.find((s: LiveSpeaker) => s.userId === guestId);
+        return gone && !gone.connected && !gone.speaking && gone.level === 0 ? d : null;
       },
       { timeoutMs: 10_000, intervalMs: 250 },
     );
+    expect(doc.speakers.filter((s) => s.connected).map((s) => s.userId)).toEqual([space.host.id]);
+    const p = await space.hostClient.participants(space.id);
+    expect(p.members.find((m) => m.user.id === guestId)?.connected).toBe(false);
+    expect(p.members.find((m) => m.user.id === space.host.id)?.connected).toBe(true);
   }, 60_000);
 
   it('ends the Space into a replay that ffmpeg decodes without error', async () => {
-    const res = await fetch(`${server.url}/api/spaces/${space.id}/end`, {
-      method: 'POST',
-      headers: { Authorization: `Bearer ${space.hostToken}` },
-    });
-    expect(res.status).toBe(200);
-    expect(((await res.json()) as { state: string }).state).toBe('ended');
+    const ended = await space.hostClient.end(space.id);
+    expect(ended.state).toBe('ended');
+    expect(ended.replay.state).toBe('available');
+    // The edge may serve the cached live playlist for its max-age (1 s) before the replay's.
+    await waitFor('the replay playlist on the edge', async () =>
+      (
+        await (await fetch(edgeMasterUrl(server.url, space.id).replace('master.m3u8', 'audio.m3u8'))).text()
+      ).includes('#EXT-X-ENDLIST'),
+    );
     const vod = await fetchAllPcm(edgeMasterUrl(server.url, space.id));
     expect(vod.playlist.ended).toBe(true);
     expect(vod.durationSec).toBeGreaterThan(5);
     expect(hasTone(vod.pcm, 440)).toBe(true);
     const pcm = await ffmpegDecode(edgeMasterUrl(server.url, space.id), 600);
     expect(Math.abs(pcm.length / 48000 - vod.durationSec)).toBeLessThan(0.5);
-    // A listener of an ended Space gets a VOD playlist, and no speaker can join it any more.
+    // A listener of an ended Space gets a VOD playlist, and no speaker can join it any more:
+    // not with a publish token issued while it was live, nor get a new one.
     const late = await new NodeWhipClient()
       .publish({
         whipUrl: whipUrlFor(server.url, space.id, 'Late'),
-        token: space.inviteToken,
+        token: guestToken,
         source: new ToneGenerator({ freqHz: 300 }),
       })
       .then(
         () => 'joined',
         (e: { status?: number; code?: string }) => `${e.status} ${e.code}`,
       );
-    expect(late).toBe('409 SPACE_ENDED');
+    expect(late).toBe('409 SPACE_NOT_LIVE');
+    await expect(space.hostClient.publishToken(space.id)).rejects.toMatchObject({
+      status: 409,
+      code: 'SPACE_NOT_LIVE',
+    } satisfies Partial<ApiError>);
   });
 });
