@@ -25,6 +25,7 @@ import type { EngineStats } from '../media/protocol.js';
 import { whipRoutes } from '../rtc/whip-routes.js';
 import { authRoutes } from '../accounts/routes.js';
 import { sessionPlugin } from '../accounts/plugin.js';
+import { createEdgeLive, type EdgeLive } from '../live/edge-live.js';
 import { liveOriginRoutes } from '../live/origin-routes.js';
 import { LiveHub } from '../live/hub.js';
 import { deriveEdgeSecret } from '../live/signature.js';
@@ -234,6 +235,7 @@ export async function createOrigin(
   );
 
   let loader: HttpOriginLoader | null = null;
+  let live: EdgeLive | undefined;
   if (opts.embeddedEdge) {
     const lazy: OriginLoader = {
       fetch: (p, signal) => {
@@ -242,7 +244,9 @@ export async function createOrigin(
       },
     };
     const cache = new EdgeCache({ maxBytes: config.edge.cacheBytes });
-    await app.register(edgeRoutes({ loader: lazy, cache, registry: metrics }), { prefix: '/hls' });
+    // The built-in edge reports listeners and reactions straight to the hub (no HTTP, nothing to sign).
+    live = createEdgeLive({ tokenSecret: secret, sink: (r) => hub.ingest(r), registry: metrics, log });
+    await app.register(edgeRoutes({ loader: lazy, cache, registry: metrics, live }), { prefix: '/hls' });
   }
 
   if (existsSync(WEB_ROOT)) {
@@ -283,6 +287,7 @@ export async function createOrigin(
       closed = true;
       // Live Spaces stay live: they resume at the next start, speakers reconnecting by themselves.
       housekeeping.close();
+      live?.close(); // parked state polls answer at once
       await app.close();
       loader?.close();
       await engine.close();

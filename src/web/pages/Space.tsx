@@ -695,6 +695,7 @@ function LiveView(props: {
         <HostPanel
           space={space}
           participants={props.participants}
+          doc={doc}
           myRole={me.role}
           myId={user.id}
           onEnded={props.onSpace}

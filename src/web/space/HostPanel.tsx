@@ -13,6 +13,7 @@ import {
   type SpaceView,
 } from '../api.js';
 import { Avatar, ConfirmButton, CopyField, MicIcon } from '../components.js';
+import type { LiveDoc } from '../live.js';
 
 type Busy = Record<string, boolean>;
 
@@ -84,12 +85,15 @@ export function InviteLinkBox({ spaceId }: { spaceId: string }) {
 export function HostPanel({
   space,
   participants,
+  doc,
   myRole,
   myId,
   onEnded,
 }: {
   space: SpaceView;
   participants: Participants | null;
+  /** The live doc: fresher `connected` / `muted` than the last Participants. */
+  doc: LiveDoc | null;
   myRole: Role;
   myId: string;
   onEnded: (v: SpaceView) => void;
@@ -175,6 +179,8 @@ export function HostPanel({
             const key = `m:${m.user.id}`;
             const b = !!busy[key];
             const h = m.user.handle;
+            const live = doc?.speakers.find((s) => s.userId === m.user.id);
+            const connected = live ? live.connected : m.connected;
             const muted = m.hostMuted || m.selfMuted;
             const act = (fn: () => Promise<unknown>): void => void run(key, fn);
             return (
@@ -184,7 +190,7 @@ export function HostPanel({
                 data-testid="member-row"
                 data-handle={h}
                 data-role={m.role}
-                data-connected={m.connected ? 'true' : 'false'}
+                data-connected={connected ? 'true' : 'false'}
                 data-muted={muted ? 'true' : 'false'}
                 data-host-muted={m.hostMuted ? 'true' : 'false'}
                 data-locked={m.unmuteLocked ? 'true' : 'false'}
@@ -196,7 +202,7 @@ export function HostPanel({
                     {m.user.id === myId && <span className="you"> (you)</span>}
                     <span className="muted small block">
                       @{h} · {ROLE_LABEL[m.role]}
-                      {!m.connected && ' · not connected'}
+                      {!connected && ' · not connected'}
                     </span>
                   </span>
                   {muted && (
