@@ -49,9 +49,11 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
 }
 
 /** Tells the edge this page stopped listening (best effort; the edge also times listeners out). */
-export function sendLeave(leaveUrl: string): void {
+export function sendLeave(leaveUrl: string, token: string | null): void {
   try {
-    navigator.sendBeacon(new URL(leaveUrl, window.location.href).href, JSON.stringify({ lid: PAGE_LID }));
+    const url = new URL(leaveUrl, window.location.href);
+    if (token) url.searchParams.set('token', token);
+    navigator.sendBeacon(url.href, JSON.stringify({ lid: PAGE_LID }));
   } catch {
     // the edge forgets us after a few seconds anyway
   }
@@ -123,13 +125,13 @@ export function useLiveDocPoll(opts: LivePollOptions): void {
     void loop();
 
     const onPageHide = (): void => {
-      if (leaveUrl) sendLeave(leaveUrl);
+      if (leaveUrl) sendLeave(leaveUrl, latest.current.token);
     };
     window.addEventListener('pagehide', onPageHide);
     return () => {
       ctrl.abort();
       window.removeEventListener('pagehide', onPageHide);
-      if (leaveUrl) sendLeave(leaveUrl);
+      if (leaveUrl) sendLeave(leaveUrl, latest.current.token);
       exposeHooks({ polling: false });
     };
   }, [stateUrl, leaveUrl, enabled]);

@@ -25,6 +25,28 @@ const BACKOFF_MS = [500, 1000, 2000, 3000];
 const DISCONNECTED_GRACE_MS = 2000;
 /** A connection that has not come up this long after the answer is retried. */
 const CONNECT_TIMEOUT_MS = 10_000;
+/**
+ * The server sends the mix-minus continuously (about 50 packets/s, silence included). No packet
+ * for this long means the session is gone, e.g. the server restarted; the browser's own ICE
+ * checks can take 15-20 s to notice that.
+ */
+const MEDIA_STALL_MS = 3000;
+const STALL_CHECK_MS = 1000;
+
+/** Audio packets received on the peer connection so far (null when unknown). */
+async function packetsReceived(pc: RTCPeerConnection): Promise<number | null> {
+  try {
+    const stats = await pc.getStats();
+    let n: number | null = null;
+    stats.forEach((r: { type?: string; kind?: string; packetsReceived?: number }) => {
+      if (r.type === 'inbound-rtp' && r.kind === 'audio' && typeof r.packetsReceived === 'number')
+        n = (n ?? 0) + r.packetsReceived;
+    });
+    return n;
+  } catch {
+    return null;
+  }
+}
 
 const MIC_CONSTRAINTS: MediaStreamConstraints = {
   audio: { echoCancellation: true, noiseSuppression: true, autoGainControl: true },
@@ -198,11 +220,30 @@ export class StageSession {
       let settled = false;
       let graceTimer: ReturnType<typeof setTimeout> | undefined;
       let connectTimer: ReturnType<typeof setTimeout> | undefined;
+      let stallTimer: ReturnType<typeof setInterval> | undefined;
+      const watchMedia = (): void => {
+        if (stallTimer) return;
+        let last = -1;
+        let lastChange = performance.now();
+        stallTimer = setInterval(() => {
+          void packetsReceived(whip.pc).then((n) => {
+            if (settled) return;
+            const now = performance.now();
+            if (n === null || n !== last) {
+              if (n !== null) last = n;
+              lastChange = now;
+            } else if (now - lastChange > MEDIA_STALL_MS) {
+              finish();
+            }
+          });
+        }, STALL_CHECK_MS);
+      };
       const finish = (): void => {
         if (settled) return;
         settled = true;
         clearTimeout(graceTimer);
         clearTimeout(connectTimer);
+        clearInterval(stallTimer);
         this.wake = null;
         resolve(connected);
       };
@@ -218,6 +259,7 @@ export class StageSession {
             exposeHooks({ publishes: this.publishes, reconnects: Math.max(0, this.publishes - 1) });
           }
           this.patch({ phase: 'connected', error: null });
+          watchMedia();
         } else if (s === 'disconnected') {
           if (connected) this.patch({ phase: 'reconnecting' });
           if (!graceTimer) graceTimer = setTimeout(finish, DISCONNECTED_GRACE_MS);
@@ -251,6 +293,7 @@ export class StageSession {
           settled = true;
           clearTimeout(graceTimer);
           clearTimeout(connectTimer);
+          clearInterval(stallTimer);
           this.wake = null;
           reject(err instanceof Error ? err : new Error(String(err)));
         });

@@ -304,4 +304,33 @@ describe('authorization matrix (route × role)', () => {
     expect(text).toMatch(/"role":"listener"/);
     ac.abort();
   });
+
+  it('serves an OpenAPI 3 document that lists every API route with its request schemas', async () => {
+    const doc = (await (await fetch(`${server.url}/api/openapi.json`)).json()) as {
+      openapi: string;
+      paths: Record<
+        string,
+        Record<string, { requestBody?: unknown; parameters?: unknown[]; responses?: unknown }>
+      >;
+    };
+    expect(doc.openapi).toMatch(/^3\./);
+    const ops = Object.entries(doc.paths).flatMap(([p, m]) =>
+      Object.keys(m).map((x) => `${x.toUpperCase()} ${p}`),
+    );
+    for (const op of [
+      'POST /api/auth/signup',
+      'POST /api/auth/signin',
+      'POST /api/spaces',
+      'GET /api/spaces/{id}',
+      'POST /api/spaces/{id}/requests/{userId}/approve',
+      'POST /api/spaces/{id}/members/{userId}/mute',
+      'POST /api/spaces/{id}/clips',
+      'DELETE /api/spaces/{id}/replay',
+      'GET /api/spaces/{id}/events',
+    ])
+      expect(ops).toContain(op);
+    const create = doc.paths['/api/spaces'].post;
+    expect(JSON.stringify(create.requestBody)).toContain('"maxLength":120');
+    expect(create.responses).toHaveProperty('201');
+  });
 });

@@ -196,6 +196,15 @@ export function SpacePage({ id }: { id: string }) {
     refresh: refreshGrant,
   } = useListenGrant(space, listening, user);
 
+  // No live source at all (signed out on a members-only Space: no listen token, no stream):
+  // look at the SpaceView now and then so the page still follows the Space.
+  const following = !!user || !!grant;
+  useEffect(() => {
+    if (following || !state || state === 'ended') return;
+    const t = setInterval(reload, 30_000);
+    return () => clearInterval(t);
+  }, [following, state, reload]);
+
   useLiveDocPoll({
     stateUrl: grant?.stateUrl ?? null,
     leaveUrl: space?.leaveUrl ?? null,
@@ -305,7 +314,7 @@ export function SpacePage({ id }: { id: string }) {
           </Link>
         </ErrorBox>
       ) : state === 'scheduled' ? (
-        <ScheduledView space={space} isHost={isHost} onSpace={applySpace} />
+        <ScheduledView space={space} isHost={isHost} needSignIn={needSignIn} onSpace={applySpace} />
       ) : state === 'live' ? (
         <LiveView
           space={space}
@@ -410,10 +419,12 @@ function SpaceHeader({
 function ScheduledView({
   space,
   isHost,
+  needSignIn,
   onSpace,
 }: {
   space: SpaceView;
   isHost: boolean;
+  needSignIn: boolean;
   onSpace: (v: SpaceView) => void;
 }) {
   const now = useNow(1000);
@@ -460,7 +471,19 @@ function ScheduledView({
             <SubscribeButton space={space} onChange={onSpace} className="btn btn-primary" />
           )}
         </div>
-        {!isHost && (
+        {!isHost && needSignIn && (
+          <>
+            <p className="muted small tight">This Space is for members: sign in to listen when it starts.</p>
+            <Link
+              className="btn btn-secondary btn-small"
+              to={signInPath(here())}
+              data-testid="signin-to-listen"
+            >
+              Sign in to listen
+            </Link>
+          </>
+        )}
+        {!isHost && !needSignIn && (
           <p className="muted small tight">
             Stay on this page and you'll hear it the moment it starts. Subscribe to get a notification.
           </p>
