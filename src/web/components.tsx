@@ -309,6 +309,7 @@ export function ConfirmButton({
   testId,
   className = 'btn btn-danger',
   disabled,
+  handle,
 }: {
   label: ReactNode;
   confirmLabel: string;
@@ -317,6 +318,8 @@ export function ConfirmButton({
   testId: string;
   className?: string;
   disabled?: boolean;
+  /** Rendered as data-handle on the buttons (member rows). */
+  handle?: string;
 }) {
   const [asking, setAsking] = useState(false);
   if (!asking)
@@ -326,6 +329,7 @@ export function ConfirmButton({
         className={className}
         onClick={() => setAsking(true)}
         data-testid={testId}
+        data-handle={handle}
         disabled={disabled}
       >
         {label}
@@ -342,6 +346,7 @@ export function ConfirmButton({
           onConfirm();
         }}
         data-testid={`${testId}-confirm`}
+        data-handle={handle}
       >
         {confirmLabel}
       </button>
@@ -350,6 +355,7 @@ export function ConfirmButton({
         className="btn btn-small btn-ghost"
         onClick={() => setAsking(false)}
         data-testid={`${testId}-cancel`}
+        data-handle={handle}
       >
         Cancel
       </button>

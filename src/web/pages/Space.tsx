@@ -337,6 +337,11 @@ export function SpacePage({ id }: { id: string }) {
           participants={participants}
           onSpace={applySpace}
         />
+      ) : space.state !== 'ended' ? (
+        <div className="card center" data-testid="space-ended-loading">
+          <div className="spinner" aria-hidden="true" />
+          <p>This Space has ended. Getting the replay…</p>
+        </div>
       ) : (
         <ReplaySection space={space} isHost={isHost} onSpace={applySpace} />
       )}

@@ -298,6 +298,7 @@ export function HostPanel({
                         confirmLabel="Transfer"
                         onConfirm={() => act(() => client.transferHost(id, m.user.id))}
                         testId="member-transfer-host"
+                        handle={h}
                         className="btn btn-small btn-ghost"
                         disabled={b}
                       />
