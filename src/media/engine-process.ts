@@ -94,9 +94,18 @@ process.on('message', (raw: EngineEnvelope) => {
   );
 });
 
+let shuttingDown = false;
 function shutdown(): void {
+  if (shuttingDown) return;
+  shuttingDown = true;
+  // Closing libwebrtc peers can block or throw; the engine must go regardless.
+  setTimeout(() => process.exit(0), 1000);
   clock.stop();
-  for (const s of spaces.values()) s.close();
+  try {
+    for (const s of spaces.values()) s.close();
+  } catch {
+    // exiting anyway
+  }
   spaces.clear();
   process.exit(0);
 }
