@@ -111,7 +111,7 @@ export const PublishToken = Type.Object({
 export type PublishToken = Static<typeof PublishToken>;
 
 export const ListenGrant = Type.Object({
-  /** Listen token for the edge (null when the Space does not require sign-in). */
+  /** Listen token for the edge (null for anonymous listeners of a public Space). */
   token: Nullable(Type.String()),
   playbackUrl: Type.String(),
   stateUrl: Type.String(),

@@ -333,16 +333,18 @@ export class SpaceService extends EventEmitter<ServiceEvents> {
 
   // ------------------------------------------------------------------ grants
 
-  /** A listen grant; a token for the edge when the Space requires sign-in. */
+  /** A listen grant; a token for the edge when the Space requires sign-in or the listener is signed in. */
   async listen(id: string, user: UserRecord | null): Promise<ListenGrant> {
     const s = await this.space(id);
     if (s.requireSignIn && !user) throw new TribuneError('SIGN_IN_REQUIRED');
     if (user && (await this.storage.member(id, user.id))?.blocked) throw new TribuneError('BLOCKED');
     const base = `${this.edgeBase}/spaces/${s.id}`;
     const i = Math.floor(this.now() / 1000);
-    const token = s.requireSignIn
-      ? this.tokens.sign({ s: id, r: 'listen', u: user?.id, i, e: i + LISTEN_TOKEN_SEC })
-      : null;
+    // Signed-in listeners always get one: the edges put its user id in their listener sample.
+    const token =
+      s.requireSignIn || user
+        ? this.tokens.sign({ s: id, r: 'listen', u: user?.id, i, e: i + LISTEN_TOKEN_SEC })
+        : null;
     return { token, playbackUrl: `${base}/master.m3u8`, stateUrl: `${base}/state.json` };
   }
 

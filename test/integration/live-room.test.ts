@@ -4,7 +4,13 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LiveDoc } from '../../src/live/types.js';
-import { createSpace, startTribune, type TestSpace, type TribuneHandle } from '../support/server.js';
+import {
+  createSpace,
+  signedInClient,
+  startTribune,
+  type TestSpace,
+  type TribuneHandle,
+} from '../support/server.js';
 import { waitFor } from '../support/wait.js';
 
 describe('live room state through the built-in edge', () => {
@@ -89,6 +95,30 @@ describe('live room state through the built-in edge', () => {
     await waitFor('the reactions in the document', () => seen['👏'] === 6 && seen['🔥'] === 3, {
       timeoutMs: 10_000,
     });
+    ac.abort();
+  });
+
+  it("shows hosts a sample of signed-in listeners, from the edge's reports", async () => {
+    const fan = await signedInClient(server.url, 'fan');
+    const fanId = (await fan.me()).user!.id;
+    const grant = await fan.listen(space.id);
+    expect(grant.token).toBeTruthy();
+    const ac = new AbortController();
+    stop.signal.addEventListener('abort', () => ac.abort());
+    void (async () => {
+      let v: number | undefined;
+      while (!ac.signal.aborted) {
+        const q = `?lid=fan-listener-1&token=${grant.token}${v === undefined ? '' : `&v=${v}`}`;
+        const res = await fetch(`${server.url}${grant.stateUrl}${q}`, { signal: ac.signal }).catch(
+          () => undefined,
+        );
+        if (!res) return;
+        if (res.ok) v = ((await res.json()) as LiveDoc).v;
+      }
+    })();
+    await waitFor('the fan in the listener sample', async () =>
+      (await space.hostClient.participants(space.id)).listenerSample.some((u) => u.id === fanId),
+    );
     ac.abort();
   });
 });
