@@ -178,7 +178,8 @@ export function loadConfig(...inputs: ConfigInput[]): Readonly<TribuneConfig> {
   int('spaces.maxSpeakers', cfg.spaces.maxSpeakers, 0, 12);
   if (1 + cfg.spaces.maxCohosts + cfg.spaces.maxSpeakers > cfg.limits.maxSpeakers)
     problems.push('1 host + spaces.maxCohosts + spaces.maxSpeakers must fit limits.maxSpeakers');
-  if (cfg.webhookUrl && !/^https?:\/\//.test(cfg.webhookUrl)) problems.push('webhookUrl must be an http(s) URL');
+  if (cfg.webhookUrl && !/^https?:\/\//.test(cfg.webhookUrl))
+    problems.push('webhookUrl must be an http(s) URL');
   const segSeconds = (cfg.hls.partFrames * cfg.hls.segmentParts * 20) / 1000;
   if (segSeconds < 1 || segSeconds > 6) problems.push(`segment duration must be 1-6 s, got ${segSeconds} s`);
   if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(cfg.logLevel))

@@ -282,7 +282,8 @@ describe('hlsOriginRoutes', () => {
 
     await store.end();
     const vod = await get('sp1/audio.m3u8');
-    expect(vod.headers['cache-control']).toMatch(/max-age=\d{4,}/);
+    // A replay's playlist changes when the host trims it: cached briefly, unlike its segments.
+    expect(vod.headers['cache-control']).toBe('public, max-age=5');
     expect(vod.body).toContain('#EXT-X-ENDLIST');
   });
 
