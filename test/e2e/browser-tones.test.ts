@@ -4,13 +4,24 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { installTap, launchChromium, median, readTap, type TapSample } from '../support/browser.js';
+import {
+  installTap,
+  launchChromium,
+  median,
+  newPersonPage,
+  pressPlay,
+  readTap,
+  signUpOnPage,
+  TAP_FREQS,
+  tapLength,
+  toneMargin,
+  waitForTapLength,
+  waitForTones,
+} from '../support/browser.js';
 import { REPO_ROOT, scrapeMetrics, startTribune, type TribuneHandle } from '../support/server.js';
 import { writeToneWav } from '../support/wav.js';
 
-const FREQS = [440, 1000, 700, 2500];
-/** How far a tone stands above the off-frequency bins (dB). */
-const toneMargin = (s: TapSample, f: number): number => s.db[f]! - Math.max(s.db[700]!, s.db[2500]!);
+const PASSWORD = 'correct horse battery';
 
 describe('end to end in Chromium: two speakers, one listener, through the edge', () => {
   let server: TribuneHandle;
@@ -34,9 +45,9 @@ describe('end to end in Chromium: two speakers, one listener, through the edge',
       launchChromium({ fakeAudioWav: path.join(tmp, 'a1000.wav') }),
     ]);
     browsers.push(b1, b2);
-    host = await b1.newPage();
-    guest = await b2.newPage();
-    listener = await (await b1.newContext()).newPage();
+    host = await newPersonPage(b1);
+    guest = await newPersonPage(b2);
+    listener = await newPersonPage(b1);
   });
 
   afterAll(async () => {
@@ -46,25 +57,43 @@ describe('end to end in Chromium: two speakers, one listener, through the edge',
   });
 
   it('hosts, invites, publishes, mixes and plays both tones for 20 s without a gap', async () => {
-    // The host creates a Space from the home page and goes on stage.
+    // The host signs up (from "Start a Space"), creates a live Space on /new and goes on stage.
     await host.goto(server.url);
+    await host.getByTestId('start-space').click();
+    await host.waitForURL(/\/signin\?next=/);
+    await signUpOnPage(host, { handle: 'alice_host', displayName: 'Alice', password: PASSWORD });
+    await host.waitForURL(/\/new$/);
     await host.getByTestId('create-title').fill('E2E tones');
-    await host.getByTestId('create-button').click();
-    await host.waitForURL(/\/host\//);
-    await host.locator('[data-testid=status][data-state=connected]').waitFor({ timeout: 20_000 });
-    const invite = await host.getByTestId('invite-link').getAttribute('href');
-    const listen = await host.getByTestId('listen-link').getAttribute('href');
+    await host.getByTestId('create-submit').click();
+    await host.waitForURL(/\/s\/[\w-]+$/);
+    const spaceUrl = host.url();
+    await host.locator('[data-testid=space-page][data-state=live][data-role=host]').waitFor();
+    await host.locator('[data-testid=stage-card][data-phase=connected]').waitFor({ timeout: 20_000 });
+
+    // The host hands out an invite link.
+    await host.getByTestId('invite-link-button').click();
+    const invite = await host.getByTestId('invite-url').getAttribute('href');
     expect(invite).toMatch(/\/join\/[\w-]+\?invite=/);
 
-    // A guest joins as a speaker from the invite link.
+    // A guest opens it, signs up on the way, and lands on stage.
     await guest.goto(invite!);
-    await guest.getByTestId('join-name').fill('Bob');
-    await guest.getByTestId('join-button').click();
-    await guest.locator('[data-testid=status][data-state=connected]').waitFor({ timeout: 20_000 });
+    await guest.waitForURL(/\/signin\?next=/);
+    await signUpOnPage(guest, { handle: 'bob_guest', displayName: 'Bob', password: PASSWORD });
+    await guest.waitForURL(spaceUrl);
+    await guest.locator('[data-testid=space-page][data-role=speaker]').waitFor();
+    await guest.locator('[data-testid=stage-card][data-phase=connected]').waitFor({ timeout: 20_000 });
 
-    // A listener plays the Space through the edge.
-    await listener.goto(listen!);
-    await listener.locator('[data-testid=status][data-state=playing]').waitFor({ timeout: 30_000 });
+    // An anonymous listener opens the Space and plays it through the edge with hls.js (low latency).
+    await listener.goto(spaceUrl);
+    await listener.locator('[data-testid=space-page][data-role=none]').waitFor();
+    await pressPlay(listener, 'live-player');
+    const hlsSetup = await listener.evaluate(() => {
+      const h = window.__tribune?.hls;
+      return { lowLatency: h?.config.lowLatencyMode, url: h?.url ?? '' };
+    });
+    expect(hlsSetup.lowLatency).toBe(true);
+    expect(new URL(hlsSetup.url).pathname).toMatch(/^\/hls\/spaces\/[\w-]+\/master\.m3u8$/);
+
     const hlsLog: string[] = [];
     listener.on('console', (m) => hlsLog.push(m.text()));
     await listener.evaluate(() => {
@@ -91,26 +120,20 @@ describe('end to end in Chromium: two speakers, one listener, through the edge',
       }
     });
     await Promise.all([
-      installTap(listener, 'media', FREQS),
-      installTap(host, 'remote', FREQS),
-      installTap(guest, 'remote', FREQS),
+      installTap(listener, 'media', TAP_FREQS),
+      installTap(host, 'remote', TAP_FREQS),
+      installTap(guest, 'remote', TAP_FREQS),
     ]);
 
     // Both speakers show as speaking to the listener.
     await listener
-      .locator('[data-testid=speaker-row][data-speaking=true]')
+      .locator('[data-testid=speaker-tile][data-speaking=true]')
       .nth(1)
       .waitFor({ timeout: 10_000 });
+    await expect.poll(() => listener.getByTestId('speaker-tile').count()).toBe(2);
 
     // Collect 22 s of what everyone hears.
-    await listener.waitForFunction(
-      () => (window as unknown as { __tap: unknown[] }).__tap.length >= 440,
-      undefined,
-      {
-        timeout: 40_000,
-        polling: 500,
-      },
-    );
+    await waitForTapLength(listener, 440, 40_000);
     const heard = (await readTap(listener)).slice(40); // the first 2 s may still be buffering
     const atHost = (await readTap(host)).slice(20);
     const atGuest = (await readTap(guest)).slice(20);
@@ -129,40 +152,45 @@ describe('end to end in Chromium: two speakers, one listener, through the edge',
     const played = heard.at(-1)!.ct! - heard[0]!.ct!;
     expect(played).toBeGreaterThan((span / 1000) * 0.97);
 
-    // Each speaker hears the other, not themselves.
+    // Each speaker hears the other (their mix-minus over WebRTC), not themselves.
     expect(median(atHost.map((s) => toneMargin(s, 1000)))).toBeGreaterThan(20);
     expect(median(atHost.map((s) => toneMargin(s, 440)))).toBeLessThan(6);
     expect(median(atGuest.map((s) => toneMargin(s, 440)))).toBeGreaterThan(20);
     expect(median(atGuest.map((s) => toneMargin(s, 1000)))).toBeLessThan(6);
 
-    // The host mutes: their tone leaves the listener's audio, they stay on stage, and it comes back on unmute.
-    const tapLength = async (): Promise<number> => (await readTap(listener)).length;
-    const recent = async (from: number): Promise<TapSample[]> => (await readTap(listener)).slice(from);
+    // The host mutes themselves: their tone leaves the listener's audio, they stay on stage (shown
+    // muted), and it comes back on unmute.
     await host.getByTestId('mute-button').click();
     await expect.poll(() => host.getByTestId('mute-button').getAttribute('data-muted')).toBe('true');
-    let mark = await tapLength();
-    await listener.waitForFunction(
-      (n) => (window as unknown as { __tap: unknown[] }).__tap.length >= n + 100,
-      mark,
-    );
-    const muted = (await recent(mark)).slice(40); // the last 3 s of a 5 s mute (playback is ~1 s behind)
+    await waitForTones(listener, 'the host muted at the listener', {
+      present: [1000],
+      absent: [440],
+      window: 30,
+      timeoutMs: 10_000,
+    });
+    const mark = await tapLength(listener);
+    await waitForTapLength(listener, mark + 40, 10_000);
+    const muted = await readTap(listener, mark);
     expect(median(muted.map((s) => toneMargin(s, 440)))).toBeLessThan(6);
     expect(median(muted.map((s) => toneMargin(s, 1000)))).toBeGreaterThan(20);
-    await expect.poll(() => listener.getByTestId('speaker-row').count()).toBe(2);
+    await expect.poll(() => listener.getByTestId('speaker-tile').count()).toBe(2);
+    await listener.locator('[data-testid=speaker-tile][data-role=host][data-muted=true]').waitFor();
     await host.getByTestId('mute-button').click();
-    mark = await tapLength();
-    await listener.waitForFunction(
-      (n) => (window as unknown as { __tap: unknown[] }).__tap.length >= n + 60,
-      mark,
-    );
-    expect(median((await recent(mark)).slice(30).map((s) => toneMargin(s, 440)))).toBeGreaterThan(20);
+    await expect.poll(() => host.getByTestId('mute-button').getAttribute('data-muted')).toBe('false');
+    await waitForTones(listener, 'the host unmuted at the listener', {
+      present: [440, 1000],
+      window: 30,
+      timeoutMs: 10_000,
+    });
 
-    // The listener page shows a latency figure and the live state.
+    // The listener page shows a latency figure (hls.js, behind the live edge).
+    await listener.waitForFunction(() => (window.__tribune?.latency ?? 0) > 0);
     const latency = Number(await listener.getByTestId('latency').getAttribute('data-latency'));
     expect(latency).toBeGreaterThan(0);
+    expect(latency).toBeLessThan(6);
     const m = await scrapeMetrics(server.url);
     console.log(
       `e2e: hls.js latency at the listener ${latency.toFixed(2)} s; mixer ticks ${m.get('tribune_media_ticks_total')}, late ${m.get('tribune_media_late_ticks_total')}, skipped ${m.get('tribune_media_skipped_ticks_total')}, speaker underruns ${m.get('tribune_media_underruns_total')}`,
     );
-  }, 120_000);
+  }, 150_000);
 });
