@@ -109,8 +109,14 @@ function shutdown(): void {
   spaces.clear();
   process.exit(0);
 }
-// The parent going away (crash or exit) ends the engine too.
+// The parent going away (crash or exit) ends the engine too: by the IPC channel closing, and,
+// should that happen before this listener existed, by being re-parented (checked every second).
 process.on('disconnect', shutdown);
+if (!process.connected) shutdown();
+const parent = process.ppid;
+setInterval(() => {
+  if (process.ppid !== parent || !process.connected) shutdown();
+}, 1000).unref();
 process.on('SIGTERM', shutdown);
 process.on('SIGINT', () => undefined); // the parent decides when we stop
 

@@ -45,6 +45,8 @@ export class MediaEngine extends EventEmitter<Events> {
 
   start(): Promise<void> {
     if (this.ready) return this.ready;
+    // Never respawn after close(): a late request during shutdown would leave an orphan engine.
+    if (this.closing) return Promise.reject(new TribuneError('MEDIA_UNAVAILABLE', 'media engine closed'));
     const here = fileURLToPath(import.meta.url);
     const fromSource = here.endsWith('.ts');
     const entry = here.replace(/engine\.(ts|js)$/, `engine-process.${fromSource ? 'ts' : 'js'}`);

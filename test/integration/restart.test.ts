@@ -4,7 +4,7 @@
  * subscriptions, clips), and the live Space is live again: its speaker reconnects with a fresh
  * token from the same session, and its playlist carries on.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -26,6 +26,36 @@ const mediaSequence = async (url: string): Promise<number> => {
   const segs = (text.match(/#EXTINF/g) ?? []).length;
   return m ? Number(m[1]) + segs : -1;
 };
+
+/** Pids of the processes whose parent is `pid` (the media engines of a server). */
+const childPids = (pid: number): number[] =>
+  readdirSync('/proc')
+    .filter((d) => /^\d+$/.test(d))
+    .filter((d) => {
+      try {
+        return Number(readFileSync(`/proc/${d}/stat`, 'utf8').split(') ')[1]!.split(' ')[1]) === pid;
+      } catch {
+        return false;
+      }
+    })
+    .map(Number);
+
+/** Live (non-zombie) processes started with this data dir in their environment: a server and its engines. */
+const processesOf = (dataDir: string): number[] =>
+  readdirSync('/proc')
+    .filter((d) => /^\d+$/.test(d))
+    .filter((d) => {
+      try {
+        const alive = !readFileSync(`/proc/${d}/stat`, 'utf8').split(') ')[1]!.startsWith('Z');
+        return (
+          alive &&
+          readFileSync(`/proc/${d}/environ`, 'utf8').split('\0').includes(`TRIBUNE_DATA_DIR=${dataDir}`)
+        );
+      } catch {
+        return false;
+      }
+    })
+    .map(Number);
 
 describe('restart mid-Space', () => {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'tribune-restart-'));
@@ -70,9 +100,21 @@ describe('restart mid-Space', () => {
     const before = await mediaSequence(playlist);
     const participantsBefore = await space.hostClient.participants(space.id);
 
-    // Crash: no chance to flush or say goodbye.
+    // Crash: no chance to flush or say goodbye. The media engines must not outlive their server.
+    const engines = childPids(server.pid);
+    expect(engines.length).toBeGreaterThan(0);
     server.child.kill('SIGKILL');
     await new Promise((r) => server!.child.once('exit', r));
+    await waitFor(
+      'the orphaned media engines to exit',
+      () =>
+        engines.every(
+          (p) =>
+            !existsSync(`/proc/${p}/cmdline`) ||
+            readFileSync(`/proc/${p}/stat`, 'utf8').split(') ')[1]!.startsWith('Z'),
+        ),
+      { timeoutMs: 10_000 },
+    );
     host.abruptClose();
     server = await startTribune({ dataDir, env: { PORT: String(server.port) } });
 
@@ -112,5 +154,12 @@ describe('restart mid-Space', () => {
     );
     const p = await space.hostClient.participants(space.id);
     expect(p.members.find((m) => m.role === 'host')?.connected).toBe(true);
+
+    // A clean stop takes every engine with it, including any started while it was stopping.
+    await server.stop();
+    server = undefined;
+    await waitFor('no process of this server left', () => processesOf(dataDir).length === 0, {
+      timeoutMs: 10_000,
+    });
   }, 120_000);
 });
