@@ -1,4 +1,10 @@
-import { appendFile, mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+/**
+ * LL-HLS state of one Space in the main thread: msn/part numbering, the live window in memory, the live and VOD
+ * playlists, blocking reload, serving init/parts/segments, the replay trim, and what goes to disk as the Space
+ * produces it. Reopening a recording after a restart (`openLive`, `openReplay`) reads it back through recording.ts;
+ * blocked requests and disk writes are delegated to waiters.ts and write-queue.ts.
+ */
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { TribuneError } from '../errors.js';
 import {
@@ -12,60 +18,36 @@ import {
   type BlockingState,
   type PlaylistSegment,
 } from './playlist.js';
+import {
+  formatIndexLine,
+  recoverLive,
+  recoverReplay,
+  SEGMENT_INDEX,
+  trimmedSegmentCount,
+  type IndexEntry,
+} from './recording.js';
+import type {
+  AddPartInput,
+  HlsLogger,
+  HlsStoreOptions,
+  PartRef,
+  PlaylistResult,
+  RecordedSegment,
+  ReplayOptions,
+} from './store-types.js';
+import { Waiters } from './waiters.js';
+import { WriteQueue } from './write-queue.js';
 
-/** pino-compatible subset. */
-export interface HlsLogger {
-  error(obj: object, msg: string): void;
-  warn(obj: object, msg: string): void;
-}
-
-export interface HlsStoreOptions {
-  /** Where init.mp4, seg/{msn}.m4s and the final audio.m3u8 are written. */
-  dir: string;
-  /** 20 ms frames per part (default 10 = 200 ms). */
-  partFrames?: number;
-  /** Parts per segment (default 5). */
-  segmentParts?: number;
-  /** Completed segments kept in memory and in the live playlist (default 12). */
-  liveWindowSegments?: number;
-  /** Master playlist BANDWIDTH in bit/s (default 64000: 32 kb/s VBR Opus peaks plus fMP4 overhead). */
-  bandwidth?: number;
-  /** How long blocking requests wait before HLS_NOT_AVAILABLE (default 3 x target duration). */
-  blockingTimeoutMs?: number;
-  log?: HlsLogger;
-}
-
-/** Options of a replay: the store's options plus the host's trim. */
-export interface ReplayOptions extends Omit<HlsStoreOptions, 'dir'> {
-  /** Seconds cut from the start of the replay (see `setTrimStartSec`); default 0. */
-  trimStartSec?: number;
-}
-
-/** A completed segment and where it sits in the recording. */
-export interface RecordedSegment extends PlaylistSegment {
-  /** Media time of its first sample from the start of the recording (0 = the Space's first audio), seconds. */
-  startSec: number;
-}
-
-export interface AddPartInput {
-  /** moof + mdat of one part. */
-  bytes: Uint8Array;
-  durationSec: number;
-  /** Wall-clock time of the part's first sample. */
-  programDateTimeMs: number;
-}
-
-export interface PlaylistResult {
-  body: string;
-  ended: boolean;
-  /** True when the request carried blocking-reload directives. */
-  blocking: boolean;
-}
-
-export interface PartRef {
-  msn: number;
-  part: number;
-}
+export { SEGMENT_INDEX } from './recording.js';
+export type {
+  AddPartInput,
+  HlsLogger,
+  HlsStoreOptions,
+  PartRef,
+  PlaylistResult,
+  RecordedSegment,
+  ReplayOptions,
+} from './store-types.js';
 
 interface PartEntry {
   bytes: Uint8Array;
@@ -78,21 +60,6 @@ interface SegmentEntry {
   durationSec: number;
   bytes?: Uint8Array;
 }
-interface Waiter {
-  check(): void;
-}
-/** One line of the segment index: a completed segment and, since openLive exists, its size in bytes. */
-interface IndexEntry extends PlaylistSegment {
-  size?: number;
-}
-
-/** Append-only index of completed segments, for rebuilding a replay or a live Space after a crash or restart. */
-export const SEGMENT_INDEX = 'segments.jsonl';
-/** Tolerance for comparisons of media times that are sums of floating-point durations. */
-const TIME_EPSILON_SEC = 1e-6;
-/** Index entries at the end of the index whose segment files are checked for their full size when reopening. */
-const CHECKED_TAIL_SEGMENTS = 3;
-
 const consoleLog: HlsLogger = {
   error: (obj, msg) => console.error(msg, obj),
   warn: (obj, msg) => console.warn(msg, obj),
@@ -106,10 +73,6 @@ function concatBytes(chunks: readonly Uint8Array[]): Uint8Array {
     off += c.byteLength;
   }
   return out;
-}
-
-function abortReason(signal: AbortSignal): unknown {
-  return signal.reason ?? new DOMException('The operation was aborted', 'AbortError');
 }
 
 /**
@@ -138,9 +101,8 @@ export class HlsStore {
   private lastPart: PartRef | undefined;
   private isEnded = false;
   private cachedPlaylist: string | undefined;
-  private readonly waiters = new Set<Waiter>();
-  private writes: Promise<void> = Promise.resolve();
-  private readonly madeDirs = new Set<string>();
+  private readonly waiters: Waiters;
+  private readonly writes: WriteQueue;
 
   constructor(opts: HlsStoreOptions) {
     this.dir = opts.dir;
@@ -151,6 +113,8 @@ export class HlsStore {
     this.blockingTimeoutMs = opts.blockingTimeoutMs ?? 3 * this.targetDurationSec * 1000;
     this.bandwidth = opts.bandwidth ?? 64_000;
     this.log = opts.log ?? consoleLog;
+    this.waiters = new Waiters(this.blockingTimeoutMs, () => this.isEnded);
+    this.writes = new WriteQueue(this.dir, this.log);
   }
 
   /**
@@ -160,36 +124,17 @@ export class HlsStore {
    */
   static async openReplay(dir: string, opts: ReplayOptions = {}): Promise<HlsStore> {
     const { trimStartSec, ...storeOpts } = opts;
-    let init: Buffer;
-    try {
-      init = await readFile(path.join(dir, INIT_URI));
-    } catch (err) {
-      throw new TribuneError('NOT_FOUND', `no HLS recording in ${dir}`, { cause: err });
-    }
     const store = new HlsStore({ ...storeOpts, dir });
-    const text = await readFile(path.join(dir, MEDIA_PLAYLIST_URI), 'utf8').catch(() => '');
-    if (/^#EXT-X-ENDLIST$/m.test(text)) {
-      let pdt = 0;
-      let duration = 0;
-      for (const line of text.split('\n')) {
-        if (line.startsWith('#EXT-X-PROGRAM-DATE-TIME:')) pdt = Date.parse(line.slice(25));
-        else if (line.startsWith('#EXTINF:')) duration = Number.parseFloat(line.slice(8));
-        else {
-          const m = /^seg\/(\d+)\.m4s$/.exec(line);
-          if (m) store.history.push({ msn: Number(m[1]), durationSec: duration, programDateTimeMs: pdt });
-        }
-      }
-      store.cachedPlaylist = text;
+    const rec = await recoverReplay(dir, store.log);
+    store.history = rec.history;
+    if (rec.playlist !== undefined) {
+      store.cachedPlaylist = rec.playlist;
     } else {
-      const { trusted } = await loadTrustedIndex(dir, 0, store.log);
-      store.history = trusted.map(toPlaylistSegment);
-      if (store.history.length === 0)
-        throw new TribuneError('NOT_FOUND', `recording in ${dir} has no segments`);
       store.isEnded = true;
-      store.enqueueWrite(MEDIA_PLAYLIST_URI, store.renderVod(store.history), true);
-      await store.writes;
+      store.writes.write(MEDIA_PLAYLIST_URI, store.renderVod(store.history), 'atomic');
+      await store.writes.flushed();
     }
-    store.initBytes = new Uint8Array(init.buffer, init.byteOffset, init.byteLength);
+    store.initBytes = rec.init;
     store.isEnded = true;
     store.producedSec = store.history.reduce((t, seg) => t + seg.durationSec, 0);
     store.current = {
@@ -236,32 +181,21 @@ export class HlsStore {
    */
   static async openLive(dir: string, opts: Omit<HlsStoreOptions, 'dir'> = {}): Promise<HlsStore> {
     const store = new HlsStore({ ...opts, dir });
-    await rm(path.join(dir, MEDIA_PLAYLIST_URI), { force: true });
-    await rm(path.join(dir, `${MEDIA_PLAYLIST_URI}.tmp`), { force: true });
-    const init = await readFile(path.join(dir, INIT_URI)).catch(() => undefined);
-    const { trusted, tail } = init
-      ? await loadTrustedIndex(dir, store.liveWindowSegments, store.log)
-      : { trusted: [], tail: [] };
-    if (init && trusted.length > 0) {
-      store.initBytes = new Uint8Array(init.buffer, init.byteOffset, init.byteLength);
-      store.history = trusted.map(toPlaylistSegment);
+    const { recording, indexText } = await recoverLive(dir, store.liveWindowSegments, store.log);
+    if (recording) {
+      store.initBytes = recording.init;
+      store.history = recording.history;
       store.producedSec = store.history.reduce((t, seg) => t + seg.durationSec, 0);
-      const tailFrom = trusted.length - tail.length;
-      store.window = tail.map((bytes, i) => ({
-        ...toPlaylistSegment(trusted[tailFrom + i]),
-        parts: [],
-        bytes,
-      }));
-      const last = trusted[trusted.length - 1].msn;
+      store.window = recording.tail.map((seg) => ({ ...seg, parts: [] }));
+      const last = store.history[store.history.length - 1].msn;
       store.current = { msn: last + 1, programDateTimeMs: 0, parts: [], durationSec: 0 };
       // The last segment counts as complete up to its last part, so `_HLS_part` requests for the next part are
       // measured from there (Advance Part Limit) and wait instead of being refused.
       store.lastPart = { msn: last, part: store.segmentParts - 1 };
     }
     // Without trusted segments the index is emptied: the new segments start again at msn 0.
-    const text = trusted.map((e) => `${JSON.stringify(e)}\n`).join('');
-    store.enqueueWrite(SEGMENT_INDEX, text, true);
-    await store.writes;
+    store.writes.write(SEGMENT_INDEX, indexText, 'atomic');
+    await store.writes.flushed();
     return store;
   }
 
@@ -319,21 +253,7 @@ export class HlsStore {
     if (!this.isEnded) throw new TribuneError('REPLAY_NOT_AVAILABLE', 'the Space is still live');
     if (typeof sec !== 'number' || !Number.isFinite(sec) || sec < 0)
       throw new TribuneError('BAD_REQUEST', 'trimStartSec must be a finite number of seconds >= 0');
-    let keep = 0;
-    if (sec > 0) {
-      let end = 0;
-      while (keep < this.history.length) {
-        end += this.history[keep].durationSec;
-        if (end > sec + TIME_EPSILON_SEC) break;
-        keep++;
-      }
-      if (keep >= this.history.length) {
-        throw new TribuneError(
-          'BAD_REQUEST',
-          `trimStartSec ${sec} leaves nothing of the ${Number(end.toFixed(3))} s recording`,
-        );
-      }
-    }
+    const keep = trimmedSegmentCount(this.history, sec);
     this.trimSec = sec;
     if (keep !== this.keptFrom) {
       this.keptFrom = keep;
@@ -354,7 +274,7 @@ export class HlsStore {
   setInit(bytes: Uint8Array): void {
     if (this.initBytes) return; // the packager's init never changes for a Space
     this.initBytes = bytes;
-    this.enqueueWrite(INIT_URI, bytes);
+    this.writes.write(INIT_URI, bytes);
     this.wake();
   }
 
@@ -383,10 +303,10 @@ export class HlsStore {
       if (this.current.parts.length > 0) this.closeSegment();
       this.isEnded = true;
       this.cachedPlaylist = undefined;
-      this.enqueueWrite(MEDIA_PLAYLIST_URI, this.renderVod(this.history), true);
+      this.writes.write(MEDIA_PLAYLIST_URI, this.renderVod(this.history), 'atomic');
       this.wake();
     }
-    await this.writes;
+    await this.writes.flushed();
   }
 
   /**
@@ -400,12 +320,12 @@ export class HlsStore {
       this.cachedPlaylist = undefined;
       this.wake();
     }
-    await this.writes;
+    await this.writes.flushed();
   }
 
   /** Resolves when every disk write queued so far has finished (errors are logged, never thrown). */
   flushed(): Promise<void> {
-    return this.writes;
+    return this.writes.flushed();
   }
 
   masterPlaylist(): string {
@@ -421,14 +341,15 @@ export class HlsStore {
     if (decision.kind === 'bad-request') throw new TribuneError('HLS_BAD_BLOCKING_REQUEST', decision.reason);
     if (decision.kind === 'wait') {
       const { msn, part } = decision;
-      await this.waitUntil(() => isBlockingTargetReady(this.blockingState(), msn, part), signal);
+      await this.waiters.waitUntil(() => isBlockingTargetReady(this.blockingState(), msn, part), signal);
     }
     return { body: this.renderPlaylist(), ended: this.isEnded, blocking: q.msn !== undefined };
   }
 
   /** The init segment; waits (up to the blocking timeout) while the Space has not produced it yet. */
   async init(signal?: AbortSignal): Promise<Uint8Array> {
-    if (!this.initBytes && !this.isEnded) await this.waitUntil(() => this.initBytes !== undefined, signal);
+    if (!this.initBytes && !this.isEnded)
+      await this.waiters.waitUntil(() => this.initBytes !== undefined, signal);
     if (!this.initBytes) throw new TribuneError('NOT_FOUND', 'no init segment');
     return this.initBytes;
   }
@@ -439,7 +360,7 @@ export class HlsStore {
     const found = this.findPart(msn, part);
     if (found) return found;
     if (!this.isEnded && msn === this.current.msn && part === this.current.parts.length) {
-      await this.waitUntil(() => this.findPart(msn, part) !== undefined, signal);
+      await this.waiters.waitUntil(() => this.findPart(msn, part) !== undefined, signal);
       const arrived = this.findPart(msn, part);
       if (arrived) return arrived;
       throw new TribuneError('NOT_FOUND', `part ${msn}.${part} was never produced`);
@@ -454,13 +375,13 @@ export class HlsStore {
     const inMemory = this.window.find((s) => s.msn === msn)?.bytes;
     if (inMemory) return inMemory;
     if (!this.isEnded && msn === this.current.msn) {
-      await this.waitUntil(() => this.window.some((s) => s.msn === msn), signal);
+      await this.waiters.waitUntil(() => this.window.some((s) => s.msn === msn), signal);
       const arrived = this.window.find((s) => s.msn === msn)?.bytes;
       if (arrived) return arrived;
       throw new TribuneError('NOT_FOUND', `segment ${msn} was never produced`);
     }
     if (this.isEnded && this.history.some((s) => s.msn === msn)) {
-      await this.writes;
+      await this.writes.flushed();
       try {
         const buf = await readFile(path.join(this.dir, segmentUri(msn)));
         return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
@@ -537,154 +458,14 @@ export class HlsStore {
       durationSec: seg.durationSec,
       programDateTimeMs: seg.programDateTimeMs,
     });
-    this.enqueueWrite(segmentUri(seg.msn), seg.bytes);
+    this.writes.write(segmentUri(seg.msn), seg.bytes);
     // Appended after the segment itself is written: every index line names a segment on disk, of that size.
     const entry: IndexEntry = { ...this.history[this.history.length - 1], size: seg.bytes.byteLength };
-    this.enqueueWrite(SEGMENT_INDEX, `${JSON.stringify(entry)}\n`, false, true);
+    this.writes.write(SEGMENT_INDEX, formatIndexLine(entry), 'append');
     this.current = { msn: seg.msn + 1, programDateTimeMs: 0, parts: [], durationSec: 0 };
   }
 
   private wake(): void {
-    for (const w of [...this.waiters]) w.check();
-  }
-
-  /** Resolves when `ready()` holds or the store ended; rejects on timeout (HLS_NOT_AVAILABLE) or abort. */
-  private waitUntil(ready: () => boolean, signal?: AbortSignal): Promise<void> {
-    if (this.isEnded || ready()) return Promise.resolve();
-    if (signal?.aborted) return Promise.reject(abortReason(signal));
-    return new Promise<void>((resolve, reject) => {
-      const finish = (err?: unknown): void => {
-        clearTimeout(timer);
-        signal?.removeEventListener('abort', onAbort);
-        this.waiters.delete(waiter);
-        if (err === undefined) resolve();
-        else reject(err);
-      };
-      const onAbort = (): void => finish(abortReason(signal as AbortSignal));
-      const waiter: Waiter = {
-        check: () => {
-          if (this.isEnded || ready()) finish();
-        },
-      };
-      const timer = setTimeout(
-        () =>
-          finish(new TribuneError('HLS_NOT_AVAILABLE', `not produced within ${this.blockingTimeoutMs} ms`)),
-        this.blockingTimeoutMs,
-      );
-      this.waiters.add(waiter);
-      signal?.addEventListener('abort', onAbort, { once: true });
-    });
-  }
-
-  /** Serialised async disk writes; failures are logged and never reach the media path. */
-  private enqueueWrite(rel: string, data: Uint8Array | string, atomic = false, append = false): void {
-    const file = path.join(this.dir, rel);
-    this.writes = this.writes
-      .then(async () => {
-        const dir = path.dirname(file);
-        if (!this.madeDirs.has(dir)) {
-          await mkdir(dir, { recursive: true });
-          this.madeDirs.add(dir);
-        }
-        if (append) {
-          await appendFile(file, data);
-        } else if (atomic) {
-          await writeFile(`${file}.tmp`, data);
-          await rename(`${file}.tmp`, file);
-        } else {
-          await writeFile(file, data);
-        }
-      })
-      .catch((err: unknown) => this.log.error({ err, file }, 'HLS store disk write failed'));
-  }
-}
-
-/** One line of the segment index (`segments.jsonl`); null for a torn or foreign line. */
-function parseIndexLine(line: string): IndexEntry | null {
-  try {
-    const v = JSON.parse(line) as Partial<IndexEntry> | null;
-    if (
-      v &&
-      Number.isSafeInteger(v.msn) &&
-      v.msn! >= 0 &&
-      typeof v.durationSec === 'number' &&
-      v.durationSec > 0 &&
-      typeof v.programDateTimeMs === 'number'
-    ) {
-      const entry: IndexEntry = {
-        msn: v.msn!,
-        durationSec: v.durationSec,
-        programDateTimeMs: v.programDateTimeMs,
-      };
-      if (Number.isSafeInteger(v.size) && v.size! > 0) entry.size = v.size;
-      return entry;
-    }
-  } catch {
-    // torn write at a crash
-  }
-  return null;
-}
-
-function toPlaylistSegment(e: IndexEntry): PlaylistSegment {
-  return { msn: e.msn, durationSec: e.durationSec, programDateTimeMs: e.programDateTimeMs };
-}
-
-/**
- * The segments an index describes, in order from msn 0. A line for an msn already seen replaces that segment and
- * everything after it (a store that restarted its numbering); a line that would leave a gap is ignored.
- */
-function parseIndex(text: string): IndexEntry[] {
-  const out: IndexEntry[] = [];
-  for (const line of text.split('\n')) {
-    const e = parseIndexLine(line);
-    if (!e) continue;
-    if (e.msn <= out.length) {
-      out.length = e.msn;
-      out.push(e);
-    }
-  }
-  return out;
-}
-
-/**
- * The index of `dir`, trusted as far as its segment files are there: it ends before the first line whose file is
- * missing, or (for the last `CHECKED_TAIL_SEGMENTS` and the `tailCount` ones that are read) whose file is empty or
- * not of the recorded size. Returns those entries and the bytes of the last `tailCount` of them.
- */
-async function loadTrustedIndex(
-  dir: string,
-  tailCount: number,
-  log: HlsLogger,
-): Promise<{ trusted: IndexEntry[]; tail: Uint8Array[] }> {
-  const entries = parseIndex(await readFile(path.join(dir, SEGMENT_INDEX), 'utf8').catch(() => ''));
-  const files = new Set(await readdir(path.join(dir, path.dirname(segmentUri(0)))).catch(() => []));
-  let n = entries.findIndex((e) => !files.has(path.basename(segmentUri(e.msn))));
-  if (n < 0) n = entries.length;
-  // The tail is where a crash leaves damage: read those files and check their sizes.
-  for (;;) {
-    const from = Math.max(0, n - Math.max(tailCount, CHECKED_TAIL_SEGMENTS));
-    const read = await Promise.all(
-      entries.slice(from, n).map((e) =>
-        readFile(path.join(dir, segmentUri(e.msn))).then(
-          (b) => new Uint8Array(b.buffer, b.byteOffset, b.byteLength),
-          () => undefined,
-        ),
-      ),
-    );
-    const bad = read.findIndex(
-      (b, i) => !b || b.byteLength === 0 || (entries[from + i].size ?? b.byteLength) !== b.byteLength,
-    );
-    if (bad < 0) {
-      if (n < entries.length)
-        log.warn(
-          { dir, kept: n, dropped: entries.length - n },
-          'HLS index lines without their complete segment file dropped',
-        );
-      return {
-        trusted: entries.slice(0, n),
-        tail: tailCount > 0 ? (read.slice(-tailCount) as Uint8Array[]) : [],
-      };
-    }
-    n = from + bad;
+    this.waiters.wake();
   }
 }
