@@ -148,9 +148,6 @@ export class SpaceService extends EventEmitter<ServiceEvents> {
     return u;
   }
 
-  async roleOf(spaceId: string, userId: string | undefined): Promise<MemberRecord | undefined> {
-    return userId ? this.storage.member(spaceId, userId) : undefined;
-  }
 
   // ------------------------------------------------------------------ lifecycle
 
