@@ -148,7 +148,6 @@ export class SpaceService extends EventEmitter<ServiceEvents> {
     return u;
   }
 
-
   // ------------------------------------------------------------------ lifecycle
 
   async create(user: UserRecord, body: CreateSpaceBody): Promise<SpaceView> {
