@@ -18,7 +18,6 @@ export interface WhipRoutesOptions {
 }
 
 const ID = '^[A-Za-z0-9_-]{1,64}$';
-const NAME_MAX = 40;
 
 /**
  * WHIP (RFC 9725) signalling: POST an SDP offer, get the answer and a session URL; DELETE it to leave.
@@ -44,7 +43,7 @@ export const whipRoutes =
       return claims;
     };
 
-    app.post<{ Params: { spaceId: string }; Querystring: { name?: string } }>(
+    app.post<{ Params: { spaceId: string } }>(
       '/:spaceId',
       {
         bodyLimit: opts.bodyLimit,
@@ -55,7 +54,6 @@ export const whipRoutes =
             properties: { spaceId: { type: 'string', pattern: ID } },
             required: ['spaceId'],
           },
-          querystring: { type: 'object', properties: { name: { type: 'string', maxLength: NAME_MAX } } },
         },
       },
       async (req, reply) => {

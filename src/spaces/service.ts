@@ -108,27 +108,27 @@ export class SpaceService extends EventEmitter<ServiceEvents> {
 
   /** Brings back what storage says: live Spaces resume (recording and timeline continue), replays load. */
   async init(): Promise<void> {
-    for (const s of await this.storage.listSpaces({
-      states: ['scheduled', 'live', 'ended'],
-      limit: 1_000_000,
-    }))
+    // One pass over every Space on record (ended ones without a replay need nothing).
+    const all = await this.storage.listSpaces({ states: ['scheduled', 'live', 'ended'], limit: 1_000_000 });
+    for (const s of all) {
       if (s.requireSignIn) this.signedInOnly.add(s.id);
-    for (const s of await this.storage.listSpaces({ states: ['live'], limit: 100_000 })) {
-      try {
-        await this.registry.openLive(s.id);
-        await this.openLiveState(s);
-        for (const m of await this.storage.members(s.id, [...ON_STAGE]))
-          if (m.hostMuted || m.selfMuted) await this.registry.setMuted(s.id, m.userId, true);
-        this.log.info({ id: s.id }, 'resumed a live Space');
-      } catch (err) {
-        this.log.error({ err, id: s.id }, 'could not resume a live Space');
-      }
-    }
-    for (const s of await this.storage.listSpaces({ states: ['ended'], limit: 100_000 }))
-      if (s.replayState === 'available')
+      if (s.state === 'scheduled') this.hub.open(s.id, { state: 'scheduled', title: s.title, speakers: [] });
+      else if (s.state === 'ended' && s.replayState === 'available')
         await this.registry.openReplay(s.id, s.replayTrimStartSec).catch(() => false);
-    for (const s of await this.storage.listSpaces({ states: ['scheduled'], limit: 100_000 }))
-      this.hub.open(s.id, { state: 'scheduled', title: s.title, speakers: [] });
+      else if (s.state === 'live') await this.resume(s);
+    }
+  }
+
+  private async resume(s: SpaceRecord): Promise<void> {
+    try {
+      await this.registry.openLive(s.id);
+      await this.openLiveState(s);
+      for (const m of await this.storage.members(s.id, [...ON_STAGE]))
+        if (m.hostMuted || m.selfMuted) await this.registry.setMuted(s.id, m.userId, true);
+      this.log.info({ id: s.id }, 'resumed a live Space');
+    } catch (err) {
+      this.log.error({ err, id: s.id }, 'could not resume a live Space');
+    }
   }
 
   // ------------------------------------------------------------------ lookups

@@ -134,6 +134,10 @@ describe('Space lifecycle over time', () => {
     const full = ended.replay.durationSec!;
     expect(full).toBeGreaterThanOrEqual(4);
     const clip = await space.hostClient.createClip(space.id, { startSec: 1, durationSec: 2 });
+    await expect(space.hostClient.trimReplay(space.id, full + 5)).rejects.toMatchObject({
+      code: 'BAD_REQUEST',
+      status: 400,
+    });
     const trimmed = await space.hostClient.trimReplay(space.id, 2);
     expect(trimmed.replay.trimStartSec).toBe(2);
     expect(trimmed.replay.durationSec!).toBeLessThanOrEqual(full - 2 + 1e-6);

@@ -13,6 +13,7 @@ import {
   createSpace,
   signedInClient,
   startTribune,
+  tokenUserId,
   whipUrlFor,
   type TribuneHandle,
 } from '../support/server.js';
@@ -78,7 +79,7 @@ describe('restart mid-Space', () => {
     });
     const [cohostToken, speakerToken] = await space.stageTokens(2); // a co-host, then a speaker
     void cohostToken;
-    const speakerId = JSON.parse(Buffer.from(speakerToken.split('.')[0], 'base64url').toString()).u as string;
+    const speakerId = tokenUserId(speakerToken);
     await space.hostClient.mute(space.id, speakerId, { muted: true, lock: true });
     const asker = await signedInClient(url, 'asker');
     await asker.requestToSpeak(space.id);

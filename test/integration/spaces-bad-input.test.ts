@@ -204,6 +204,20 @@ describe('Spaces: bad input', () => {
     );
   });
 
+  it('forged or foreign invite tokens: 403; subscribing to a live Space: 409; bad transfer target: 404', async () => {
+    const c = await signedInClient(server.url, 'invitee');
+    expect(await code(c.acceptInvite(bystander.id, 'forged.token'))).toBe('403 FORBIDDEN');
+    const other = await createSpace(server.url, 'Other');
+    const { token } = await other.hostClient.inviteLink(other.id);
+    expect(await code(c.acceptInvite(bystander.id, token))).toBe('403 FORBIDDEN');
+    expect(await code(c.acceptInvite(bystander.id, 'x'.repeat(600)))).toBe('400 BAD_REQUEST');
+    expect(await code(c.subscribe(bystander.id))).toBe('409 SPACE_NOT_SCHEDULED');
+    expect(await code(bystander.hostClient.transferHost(bystander.id, (await c.me()).user!.id))).toBe(
+      '404 NOT_A_MEMBER',
+    );
+    expect((await c.space(bystander.id)).me?.role).toBe('listener');
+  });
+
   it('left the bystander Space live, with its speaker connected', async () => {
     expect((await bystander.hostClient.space(bystander.id)).state).toBe('live');
     const p = await bystander.hostClient.participants(bystander.id);

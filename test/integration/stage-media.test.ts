@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   createSpace,
   startTribune,
+  tokenUserId,
   whipUrlFor,
   type TestSpace,
   type TribuneHandle,
@@ -59,7 +60,7 @@ describe('stage changes on the media path', () => {
     });
     const [token] = await space.stageTokens(1);
     speakerToken = token;
-    speakerId = JSON.parse(Buffer.from(token.split('.')[0], 'base64url').toString()).u as string;
+    speakerId = tokenUserId(token);
     await speaker.publish({
       whipUrl: whipUrlFor(server.url, space.id, 'Speaker'),
       token,

@@ -175,6 +175,11 @@ export async function signedInClient(url: string, name = 'user'): Promise<Tribun
   return client;
 }
 
+/** The user id a publish token is bound to (its `u` claim; the token body is base64url JSON). */
+export function tokenUserId(token: string): string {
+  return (JSON.parse(Buffer.from(token.split('.')[0]!, 'base64url').toString()) as { u: string }).u;
+}
+
 export interface TestSpace extends SpaceView {
   /** The host's signed-in client. */
   hostClient: TribuneClient;
