@@ -44,6 +44,17 @@ export interface TribuneConfig {
     cacheBytes: number;
     /** How long an edge waits on the origin before answering 502. */
     originTimeoutMs: number;
+    /** Stream delivery (`stream.mp4`): see src/edge/stream-hub.ts. */
+    stream: {
+      /** Concurrent streams per client address (more get 429 RATE_LIMITED). */
+      perAddressMax: number;
+      /** Parts per write by stream listeners on the edge: from `listeners` on, `parts` per write. */
+      batchSteps: { listeners: number; parts: number }[];
+      /** A listener whose socket is this far behind is cut (its player reconnects at the live edge). */
+      maxBehindMs: number;
+      /** Kernel send buffer asked for each stream socket (SO_SNDBUF; Linux doubles it); 0 = leave it. */
+      sendBufferBytes: number;
+    };
   };
   media: {
     /** Media engine processes (one JS thread each); Spaces are spread over them. */
@@ -92,7 +103,21 @@ export const DEFAULTS: TribuneConfig = {
     signupPerMinute: 10,
   },
   hls: { partFrames: 10, segmentParts: 5, liveWindowSegments: 12, opusBitrate: 32_000 },
-  edge: { cacheBytes: 256 * 1024 * 1024, originTimeoutMs: 10_000 },
+  edge: {
+    cacheBytes: 256 * 1024 * 1024,
+    originTimeoutMs: 10_000,
+    stream: {
+      perAddressMax: 64,
+      batchSteps: [
+        { listeners: 0, parts: 1 },
+        { listeners: 5_000, parts: 2 },
+        { listeners: 10_000, parts: 3 },
+        { listeners: 20_000, parts: 5 },
+      ],
+      maxBehindMs: 1000,
+      sendBufferBytes: 4096,
+    },
+  },
   media: { engines: Math.max(1, Math.min(8, os.availableParallelism())), maxBufferedFrames: 6 },
   spaces: {
     hostAbsentEndSec: 300,
@@ -145,12 +170,33 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): ConfigInput
     logLevel: (env.TRIBUNE_LOG_LEVEL as TribuneConfig['logLevel']) || undefined,
     nice: num(env.TRIBUNE_NICE),
     media: { engines: num(env.TRIBUNE_MEDIA_ENGINES) } as ConfigInput['media'],
+    edge: {
+      stream: {
+        perAddressMax: num(env.TRIBUNE_EDGE_STREAMS_PER_ADDRESS),
+        batchSteps: parseBatchSteps(env.TRIBUNE_EDGE_STREAM_BATCH),
+      },
+    } as ConfigInput['edge'],
     spaces: {
       hostAbsentEndSec: num(env.TRIBUNE_HOST_ABSENT_END_SEC),
       replayRetentionDays: num(env.TRIBUNE_REPLAY_RETENTION_DAYS),
     } as ConfigInput['spaces'],
     webhookUrl: env.TRIBUNE_WEBHOOK_URL || undefined,
   };
+}
+
+/**
+ * `TRIBUNE_EDGE_STREAM_BATCH`: `N` (always N parts per write) or `listeners:parts,…`
+ * (e.g. `0:1,5000:2,10000:3,20000:5`). Undefined when unset; malformed input throws.
+ */
+export function parseBatchSteps(v: string | undefined): { listeners: number; parts: number }[] | undefined {
+  if (v === undefined || v.trim() === '') return undefined;
+  if (/^\d+$/.test(v.trim())) return [{ listeners: 0, parts: Number(v) }];
+  const steps = v.split(',').map((pair) => {
+    const m = /^\s*(\d+)\s*:\s*(\d+)\s*$/.exec(pair);
+    if (!m) throw new Error(`TRIBUNE_EDGE_STREAM_BATCH: expected N or listeners:parts,..., got ${v}`);
+    return { listeners: Number(m[1]), parts: Number(m[2]) };
+  });
+  return steps.sort((a, b) => a.listeners - b.listeners);
 }
 
 export function loadConfig(...inputs: ConfigInput[]): Readonly<TribuneConfig> {
@@ -172,6 +218,13 @@ export function loadConfig(...inputs: ConfigInput[]): Readonly<TribuneConfig> {
   int('media.maxBufferedFrames', cfg.media.maxBufferedFrames, 1, 100);
   int('media.engines', cfg.media.engines, 1, 64);
   int('nice', cfg.nice, -20, 19);
+  int('edge.stream.perAddressMax', cfg.edge.stream.perAddressMax, 1, 10_000_000);
+  int('edge.stream.maxBehindMs', cfg.edge.stream.maxBehindMs, 200, 60_000);
+  int('edge.stream.sendBufferBytes', cfg.edge.stream.sendBufferBytes, 0, 16 * 1024 * 1024);
+  for (const st of cfg.edge.stream.batchSteps) {
+    int('edge.stream.batchSteps[].listeners', st.listeners, 0, 100_000_000);
+    int('edge.stream.batchSteps[].parts', st.parts, 1, 25);
+  }
   if (!(cfg.spaces.hostAbsentEndSec > 0)) problems.push('spaces.hostAbsentEndSec must be > 0');
   if (!(cfg.spaces.replayRetentionDays > 0)) problems.push('spaces.replayRetentionDays must be > 0');
   int('spaces.maxCohosts', cfg.spaces.maxCohosts, 0, 12);

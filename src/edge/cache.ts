@@ -152,6 +152,19 @@ export class EdgeCache {
     });
   }
 
+  /**
+   * The fresh entry for `key` as a HIT (stats and LRU order updated), synchronously: the hot path
+   * answers hits without a Promise or an AbortSignal. Undefined when it must load.
+   */
+  hit(key: string): CacheEntry | undefined {
+    const cached = this.peek(key);
+    if (!cached) return undefined;
+    this.hits++;
+    this.entries.delete(key); // move to most-recently-used
+    this.entries.set(key, cached);
+    return cached;
+  }
+
   /** The fresh entry for `key`, without touching LRU order or stats. */
   peek(key: string): CacheEntry | undefined {
     const e = this.entries.get(key);

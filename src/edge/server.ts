@@ -10,6 +10,13 @@ import { TribuneError } from '../errors.js';
 import { toTribuneError } from '../live/http.js';
 import { createEdgeLive, type EdgeLive, type EdgeLiveOptions } from '../live/edge-live.js';
 import { EdgeCache } from './cache.js';
+import {
+  createEdgeHandler,
+  listenerServerFactory,
+  tribuneClientErrorHandler,
+  type EdgeHandler,
+} from './hot.js';
+import type { StreamHubOptions } from './stream-hub.js';
 import { LISTEN_BACKLOG, openFilesWarning } from './limits.js';
 import { HttpOriginLoader, type OriginLoader } from './origin-loader.js';
 import { edgeRoutes } from './routes.js';
@@ -36,6 +43,8 @@ export interface EdgeServerOptions {
   trustProxy?: boolean;
   /** Overrides for the live-state part (report interval, listener window, bounds...). */
   live?: Omit<Partial<EdgeLiveOptions>, 'tokenSecret' | 'registry'>;
+  /** Stream delivery: batch steps, slow-listener cut, streams per address. */
+  stream?: StreamHubOptions;
 }
 
 export interface EdgeInternals {
@@ -43,6 +52,7 @@ export interface EdgeInternals {
   loader: OriginLoader & { close?: () => void };
   registry: Registry;
   live: EdgeLive;
+  hot: EdgeHandler;
 }
 
 export type EdgeServer = FastifyInstance & { edge: EdgeInternals };
@@ -54,23 +64,40 @@ export function createEdgeServer(opts: EdgeServerOptions): EdgeServer {
     opts.loader ?? new HttpOriginLoader(opts.originUrl, { timeoutMs: opts.originTimeoutMs, registry });
   const cache = new EdgeCache({ maxBytes: opts.cacheBytes });
   const log = opts.logger;
+  const live = createEdgeLive({
+    originUrl: opts.live?.sink ? undefined : opts.originUrl,
+    ...opts.live,
+    tokenSecret: opts.tokenSecret,
+    registry,
+    // `app` is created below; these run only later (reports fail after a second at the earliest).
+    log: opts.live?.log ?? {
+      warn: (o, m) => app.log.warn(o, m),
+      info: (o, m) => app.log.info(o, m),
+      error: (o, m) => app.log.error(o, m),
+    },
+  });
+  const hot = createEdgeHandler({
+    loader,
+    cache,
+    registry,
+    live,
+    stream: opts.stream,
+    trustProxy: opts.trustProxy,
+    log: { warn: (o, m) => app.log.warn(o, m), error: (o, m) => app.log.error(o, m) },
+  });
   const app = Fastify({
     ...(typeof log === 'object' ? { loggerInstance: log } : { logger: log ? { level: log } : false }),
     // One log line per listener request would dwarf the traffic: log failures only.
     logController: new LogController({ disableRequestLogging: true }),
     forceCloseConnections: true,
     trustProxy: opts.trustProxy ?? false,
+    // Listener GETs go to the bare node:http hot path first; fastify gets the rest.
+    serverFactory: listenerServerFactory(hot),
+    clientErrorHandler: tribuneClientErrorHandler,
   });
-  const live = createEdgeLive({
-    originUrl: opts.live?.sink ? undefined : opts.originUrl,
-    ...opts.live,
-    tokenSecret: opts.tokenSecret,
-    registry,
-    log: opts.live?.log ?? app.log,
-  });
-  app.decorate('edge', { cache, loader, registry, live } satisfies EdgeInternals);
+  app.decorate('edge', { cache, loader, registry, live, hot } satisfies EdgeInternals);
 
-  app.register(edgeRoutes({ loader, cache, registry, live }), { prefix: '/hls' });
+  app.register(edgeRoutes({ loader, cache, registry, live, hot }), { prefix: '/hls' });
   app.get('/healthz', async () => ({ ok: true, cache: cache.stats() }));
   app.get('/metrics', async (_req, reply) => {
     reply.header('content-type', registry.contentType);
@@ -87,6 +114,7 @@ export function createEdgeServer(opts: EdgeServerOptions): EdgeServer {
   });
   // Stop reporting; cancel origin requests still parked (blocking reloads) so close() is prompt.
   app.addHook('preClose', async () => {
+    hot.close();
     live.close();
     loader.close?.();
   });
@@ -125,6 +153,7 @@ export async function runEdge(
     host: config.host,
     cacheBytes: config.edge.cacheBytes,
     originTimeoutMs: config.edge.originTimeoutMs,
+    stream: config.edge.stream,
     logger: config.logLevel,
     processMetrics: true,
   });

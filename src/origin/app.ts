@@ -16,6 +16,12 @@ import type { TribuneConfig } from '../config.js';
 import { EdgeCache } from '../edge/cache.js';
 import { LISTEN_BACKLOG } from '../edge/limits.js';
 import { HttpOriginLoader, type OriginLoader } from '../edge/origin-loader.js';
+import {
+  createEdgeHandler,
+  listenerServerFactory,
+  tribuneClientErrorHandler,
+  type EdgeHandler,
+} from '../edge/hot.js';
 import { edgeRoutes } from '../edge/routes.js';
 import { isTribuneError, TribuneError } from '../errors.js';
 import { hlsOriginRoutes } from '../hls/routes.js';
@@ -80,8 +86,12 @@ export async function createOrigin(
   config: Readonly<TribuneConfig>,
   opts: { embeddedEdge: boolean },
 ): Promise<Origin> {
+  let hot: EdgeHandler | undefined; // the built-in edge's listener hot path (embedded mode)
   const app = Fastify({
     logger: { level: config.logLevel },
+    // Listener GETs under /hls go to the bare node:http hot path first; fastify gets the rest.
+    serverFactory: listenerServerFactory(() => hot),
+    clientErrorHandler: tribuneClientErrorHandler,
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: config.limits.jsonBodyBytes,
     trustProxy: config.trustProxy,
@@ -246,7 +256,16 @@ export async function createOrigin(
     const cache = new EdgeCache({ maxBytes: config.edge.cacheBytes });
     // The built-in edge reports listeners and reactions straight to the hub (no HTTP, nothing to sign).
     live = createEdgeLive({ tokenSecret: secret, sink: (r) => hub.ingest(r), registry: metrics, log });
-    await app.register(edgeRoutes({ loader: lazy, cache, registry: metrics, live }), { prefix: '/hls' });
+    hot = createEdgeHandler({
+      loader: lazy,
+      cache,
+      registry: metrics,
+      live,
+      stream: config.edge.stream,
+      trustProxy: config.trustProxy,
+      log,
+    });
+    await app.register(edgeRoutes({ loader: lazy, cache, registry: metrics, live, hot }), { prefix: '/hls' });
   }
 
   if (existsSync(WEB_ROOT)) {
@@ -287,6 +306,7 @@ export async function createOrigin(
       closed = true;
       // Live Spaces stay live: they resume at the next start, speakers reconnecting by themselves.
       housekeeping.close();
+      hot?.close(); // stream listeners get their last chunk
       live?.close(); // parked state polls answer at once
       await app.close();
       loader?.close();

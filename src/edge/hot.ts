@@ -1,0 +1,595 @@
+/**
+ * The edge's listener hot path on bare `node:http`: every `GET`/`HEAD` under `/hls/spaces/:id/…`
+ * and `/hls/clips/:id/…` (LL-HLS objects, the live state document, the public Space view, and the
+ * one-response stream `stream.mp4`). Fastify keeps the control routes (POST leave/reactions,
+ * OPTIONS, /metrics); this handler runs first in the server's request callback.
+ *
+ * Why: a profile of the fastify route under load was flat framework overhead (request/reply
+ * objects, hooks, an AbortController per request even for cache hits, header building). Here a
+ * cache HIT is answered synchronously with headers prebuilt per cache entry: no Promise, no
+ * AbortController, no per-request allocation beyond Node's own. Misses take the slower async path
+ * with a per-listener abort signal, sharing one origin load (EdgeCache).
+ */
+import { randomBytes } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { Counter, Gauge, register as defaultRegistry, type Registry } from 'prom-client';
+import { isTribuneError, TribuneError, type ErrorCode } from '../errors.js';
+import { isSignedIn, ListenAccess } from '../live/edge-access.js';
+import type { EdgeLive } from '../live/edge-live.js';
+import { LISTEN_TOKEN_HEADER } from '../live/types.js';
+import type { CacheEntry, CacheInput, EdgeCache } from './cache.js';
+import type { OriginLoader } from './origin-loader.js';
+import {
+  LID_RE,
+  parseClipPath,
+  parseEdgePath,
+  parseStateRequest,
+  privateCacheControl,
+  SPACE_ID_RE,
+  STATE_FILE,
+  STREAM_FILE,
+} from './paths.js';
+import { capSendBuffer } from './sndbuf.js';
+import { StreamFeeds } from './stream-feed.js';
+import { StreamHub, type StreamHubOptions, type StreamListener } from './stream-hub.js';
+
+export interface EdgeHandlerOptions {
+  loader: OriginLoader;
+  cache: EdgeCache;
+  /** Path prefix on the origin. Default `/origin/spaces`. */
+  originPrefix?: string;
+  /** Path prefix of clips on the origin. Default `/origin/clips`. */
+  originClipsPrefix?: string;
+  registry?: Registry;
+  /** Clock for the Age header; use the cache's clock. Default Date.now. */
+  now?: () => number;
+  /** Add `Access-Control-Allow-Origin: *`. Default true. */
+  cors?: boolean;
+  /** Live state (listener counting, listen tokens). Without it, sign-in Spaces are refused to all. */
+  live?: EdgeLive;
+  /** Stream delivery (batch steps, slow-listener cut, per-address cap, kernel send buffer). */
+  stream?: StreamHubOptions & { sendBufferBytes?: number };
+  /** Take the client address from X-Forwarded-For (only behind a proxy you run). Default false. */
+  trustProxy?: boolean;
+  log?: { warn(obj: object, msg: string): void; error(obj: object, msg: string): void };
+}
+
+export interface EdgeHandler {
+  /** Answers the request and returns true when it is a listener path; false = not mine. */
+  handle(req: IncomingMessage, res: ServerResponse): boolean;
+  readonly hub: StreamHub;
+  readonly feeds: StreamFeeds;
+  /** Ends every stream (as at a Space's end) and stops the feeds. */
+  close(): void;
+}
+
+const PREFIX_SPACES = '/hls/spaces/';
+const PREFIX_CLIPS = '/hls/clips/';
+/** Stream listeners are counted as listeners this often (the counter's window is 5 s). */
+const STREAM_COUNT_INTERVAL_MS = 2000;
+const CONTENT_JSON = 'application/json; charset=utf-8';
+
+/** A JSON error answer in Tribune's shape, its headers and body prebuilt. */
+interface PreparedError {
+  status: number;
+  headers: string[];
+  body: Buffer;
+}
+
+function prepareError(err: TribuneError, cors: boolean, extra: string[] = []): PreparedError {
+  const body = Buffer.from(JSON.stringify(err.toJSON()));
+  const headers = [
+    'content-type',
+    CONTENT_JSON,
+    'cache-control',
+    'no-store',
+    'content-length',
+    String(body.length),
+  ];
+  if (cors) headers.push('access-control-allow-origin', '*');
+  headers.push(...extra);
+  return { status: err.status, headers, body };
+}
+
+/** Maps the errors Node's HTTP parser raises to Tribune's shape (fastify `clientErrorHandler`). */
+export function clientErrorResponse(err: { code?: string }): Buffer {
+  const code: ErrorCode =
+    err.code === 'HPE_HEADER_OVERFLOW'
+      ? 'HEADERS_TOO_LARGE'
+      : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? 'REQUEST_TIMEOUT'
+        : err.code === 'HPE_URI_TOO_LONG'
+          ? 'URI_TOO_LONG'
+          : 'BAD_REQUEST';
+  const e = new TribuneError(code);
+  const body = JSON.stringify(e.toJSON());
+  return Buffer.from(
+    `HTTP/1.1 ${e.status} ${code.replace(/_/g, ' ')}\r\ncontent-type: ${CONTENT_JSON}\r\n` +
+      `cache-control: no-store\r\nconnection: close\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+  );
+}
+
+/** Counters kept as plain numbers on the hot path and read by prom-client at scrape time. */
+function scrapeCounter(registry: Registry, name: string, help: string, read: () => number): void {
+  const existing = registry.getSingleMetric(name);
+  if (existing) registry.removeSingleMetric(name);
+  let reported = 0;
+  new Counter({
+    name,
+    help,
+    registers: [registry],
+    collect() {
+      const v = read();
+      if (v > reported) this.inc(v - reported);
+      reported = v;
+    },
+  });
+}
+
+export function createEdgeHandler(opts: EdgeHandlerOptions): EdgeHandler {
+  const { loader, cache, live } = opts;
+  const originPrefix = (opts.originPrefix ?? '/origin/spaces').replace(/\/+$/, '');
+  const clipsPrefix = (opts.originClipsPrefix ?? '/origin/clips').replace(/\/+$/, '');
+  const now = opts.now ?? Date.now;
+  const cors = opts.cors ?? true;
+  const access = live?.access ?? new ListenAccess();
+  const liveNow = (): number => (live ? live.now() : Date.now());
+  const registry = opts.registry ?? defaultRegistry;
+
+  const n = {
+    requests: 0,
+    hits: 0,
+    misses: 0,
+    collapsed: 0,
+    rejected: 0,
+    failed: 0,
+    bytes: 0,
+    unauthorized: 0,
+  };
+  const counters: [keyof typeof n, string, string][] = [
+    ['requests', 'requests_total', 'HLS requests received by the edge'],
+    ['hits', 'cache_hits_total', 'HLS requests answered from the edge cache'],
+    ['misses', 'cache_misses_total', 'HLS requests that started an origin load'],
+    ['collapsed', 'cache_collapsed_total', 'HLS requests that joined an origin load already in flight'],
+    ['rejected', 'rejected_requests_total', 'HLS requests refused by validation (no origin fetch)'],
+    ['failed', 'failed_requests_total', 'HLS requests answered 502 because the origin failed'],
+    ['bytes', 'bytes_served_total', 'HLS body bytes sent to listeners'],
+    ['unauthorized', 'unauthorized_requests_total', 'Requests refused for want of a valid listen token'],
+  ];
+  for (const [k, name, help] of counters) scrapeCounter(registry, `tribune_edge_${name}`, help, () => n[k]);
+
+  const hub = new StreamHub(opts.stream);
+  const sendBufferBytes = opts.stream?.sendBufferBytes ?? 4096;
+  const loadOrigin = async (path: string, signal: AbortSignal): Promise<CacheInput> => {
+    const r = await loader.fetch(path, signal);
+    return {
+      status: r.status,
+      contentType: r.headers.contentType,
+      cacheControl: r.headers.cacheControl,
+      access: r.headers.access,
+      body: r.body,
+    };
+  };
+  const feeds = new StreamFeeds({
+    hub,
+    cached: async (key, signal) =>
+      (await cache.get(key, (s) => loadOrigin(`${originPrefix}/${key}`, s), signal)).entry,
+    direct: async (key, signal) => {
+      const input = await loadOrigin(`${originPrefix}/${key}`, signal);
+      return { ...input, contentType: input.contentType, storedAt: now(), expiresAt: now() } as CacheEntry;
+    },
+    log: opts.log,
+  });
+  for (const [name, help, read] of [
+    ['stream_listeners', 'Stream-mode listeners connected to this edge', () => hub.listeners],
+    [
+      'stream_parts_per_write',
+      'Parts per write to each stream listener at the current load',
+      () => hub.batch,
+    ],
+    ['stream_feeds', 'Spaces this edge follows for stream listeners', () => feeds.size],
+  ] as const) {
+    if (registry.getSingleMetric(`tribune_edge_${name}`)) registry.removeSingleMetric(`tribune_edge_${name}`);
+    new Gauge({
+      name: `tribune_edge_${name}`,
+      help,
+      registers: [registry],
+      collect() {
+        this.set(read());
+      },
+    });
+  }
+  scrapeCounter(
+    registry,
+    'tribune_edge_stream_writes_total',
+    'Writes to stream listeners',
+    () => hub.stats().writes,
+  );
+  scrapeCounter(
+    registry,
+    'tribune_edge_stream_cut_total',
+    'Stream listeners cut for falling behind',
+    () => hub.stats().cut,
+  );
+
+  // Stream listeners count as listeners like pollers of the state document (same window, by lid).
+  const countTimer = live
+    ? setInterval(() => {
+        const t = live.now();
+        for (const id of hub.activeSpaces())
+          for (const l of hub.listenersOf(id)) live.listeners.seen(id, l.lid, l.userId, t);
+      }, STREAM_COUNT_INTERVAL_MS)
+    : undefined;
+  countTimer?.unref();
+
+  const errors = new Map<string, PreparedError>();
+  const sendError = (res: ServerResponse, err: TribuneError, extra?: string[]): true => {
+    let p = extra ? undefined : errors.get(err.message);
+    if (!p) {
+      p = prepareError(err, cors, extra);
+      if (!extra && errors.size < 256) errors.set(err.message, p);
+    }
+    res.writeHead(p.status, p.headers);
+    res.end(p.body);
+    return true;
+  };
+  const reject = (res: ServerResponse, err: TribuneError): true => {
+    n.rejected++;
+    return sendError(res, err);
+  };
+  const unauthorized = (res: ServerResponse): true => {
+    n.unauthorized++;
+    return sendError(res, new TribuneError('LISTEN_TOKEN_REQUIRED'));
+  };
+
+  // Headers per cache entry (public and private variants), built once.
+  const prebuilt = new WeakMap<CacheEntry, string[]>();
+  const prebuiltPrivate = new WeakMap<CacheEntry, string[]>();
+  const headersOf = (entry: CacheEntry, signedIn: boolean): string[] => {
+    const map = signedIn ? prebuiltPrivate : prebuilt;
+    let h = map.get(entry);
+    if (!h) {
+      h = ['content-type', entry.contentType ?? 'application/octet-stream'];
+      const cc = signedIn ? privateCacheControl(entry.cacheControl) : entry.cacheControl;
+      if (cc) h.push('cache-control', cc);
+      h.push('content-length', String(entry.body.length));
+      if (cors) h.push('access-control-allow-origin', '*');
+      map.set(entry, h);
+    }
+    return h;
+  };
+  const sendEntry = (res: ServerResponse, entry: CacheEntry, outcome: string, signedIn: boolean): void => {
+    const age = Math.max(0, Math.floor((now() - entry.storedAt) / 1000));
+    res.writeHead(entry.status, [...headersOf(entry, signedIn), 'age', String(age), 'x-cache', outcome]);
+    n.bytes += entry.body.length;
+    res.end(entry.body); // the one shared Buffer: no per-request copy
+  };
+
+  const authorize = (
+    spaceId: string,
+    entry: CacheEntry | undefined,
+    token: string | undefined,
+    isStateDoc = false,
+  ): { ok: boolean; signedIn: boolean; userId: string | undefined } => {
+    if (entry) access.note(spaceId, entry.status, entry.access, entry.storedAt, isStateDoc);
+    const signedIn = access.requiresToken(spaceId) || isSignedIn(entry?.access);
+    if (!signedIn && token === undefined) return { ok: true, signedIn, userId: undefined };
+    const check = token !== undefined ? access.check(spaceId, token, liveNow()) : { ok: false as const };
+    const userId = check.ok ? check.userId : undefined;
+    return { ok: !signedIn || check.ok, signedIn, userId };
+  };
+
+  const tokenOf = (req: IncomingMessage, rawQuery: string): string | undefined => {
+    if (rawQuery.includes('token=')) {
+      const q = new URLSearchParams(rawQuery).get('token');
+      if (q) return q;
+    }
+    const h = req.headers[LISTEN_TOKEN_HEADER];
+    return typeof h === 'string' && h ? h : undefined;
+  };
+
+  const addressOf = (req: IncomingMessage): string => {
+    if (opts.trustProxy) {
+      const xff = req.headers['x-forwarded-for'];
+      const first = (Array.isArray(xff) ? xff[0] : xff)?.split(',')[0]?.trim();
+      if (first) return first;
+    }
+    return req.socket.remoteAddress ?? 'unknown';
+  };
+
+  /** The slow path: a MISS or COLLAPSED load with this listener's own abort signal. */
+  const load = async (
+    res: ServerResponse,
+    key: string,
+    path: string,
+  ): Promise<{ entry: CacheEntry; outcome: string } | null> => {
+    const ac = new AbortController();
+    const onClose = (): void => {
+      if (!res.writableEnded) ac.abort(new Error('listener disconnected'));
+    };
+    res.once('close', onClose);
+    try {
+      const result = await cache.get(key, (signal) => loadOrigin(path, signal), ac.signal);
+      if (result.outcome === 'HIT') n.hits++;
+      else if (result.outcome === 'MISS') n.misses++;
+      else n.collapsed++;
+      return result;
+    } catch (err) {
+      if (ac.signal.aborted) return null; // nobody is listening any more
+      n.failed++;
+      if (isTribuneError(err)) sendError(res, err);
+      else {
+        opts.log?.error({ err, path }, 'edge load failed');
+        sendError(res, new TribuneError('ORIGIN_UNAVAILABLE'));
+      }
+      return null;
+    } finally {
+      res.removeListener('close', onClose);
+    }
+  };
+
+  const lookup = (
+    res: ServerResponse,
+    key: string,
+    path: string,
+  ): { entry: CacheEntry; outcome: string } | Promise<{ entry: CacheEntry; outcome: string } | null> => {
+    const entry = cache.hit(key);
+    if (entry) {
+      n.hits++;
+      return { entry, outcome: 'HIT' };
+    }
+    return load(res, key, path);
+  };
+
+  /** Answers an object of a Space once loaded: access check, listener counting, the bytes. */
+  const finishSpace = (
+    res: ServerResponse,
+    id: string,
+    loaded: { entry: CacheEntry; outcome: string } | null,
+    token: string | undefined,
+    isState: boolean,
+    lid: string | undefined,
+  ): void => {
+    if (!loaded) return;
+    const { entry, outcome } = loaded;
+    const auth = authorize(id, entry, token, isState);
+    if (!auth.ok) {
+      unauthorized(res);
+      return;
+    }
+    // A player counts once the edge has answered it with the doc of a Space that exists.
+    if (lid !== undefined && live && entry.status >= 200 && entry.status < 300)
+      live.listeners.seen(id, lid, auth.userId, live.now());
+    sendEntry(res, entry, outcome, auth.signedIn);
+  };
+
+  const spaceObject = (
+    req: IncomingMessage,
+    res: ServerResponse,
+    id: string,
+    file: string,
+    rawQuery: string,
+  ): true => {
+    let key: string;
+    let lid: string | undefined;
+    const isState = file === STATE_FILE;
+    if (isState) {
+      const st = parseStateRequest(id, rawQuery);
+      if (!st.ok) return reject(res, st.error);
+      key = `${st.id}/${STATE_FILE}${st.query}`;
+      lid = st.lid;
+    } else {
+      const parsed = parseEdgePath(id, file, file === 'view.json' ? '' : rawQuery);
+      if (!parsed.ok) return reject(res, parsed.error);
+      key = `${parsed.id}/${parsed.file}${parsed.query}`;
+    }
+    const token = tokenOf(req, rawQuery);
+    // Known to require sign-in: refuse before the origin is touched.
+    if (access.requiresToken(id) && !authorize(id, undefined, token).ok) return unauthorized(res);
+    const got = lookup(res, key, `${originPrefix}/${key}`);
+    if (got instanceof Promise)
+      got.then(
+        (loaded) => finishSpace(res, id, loaded, token, isState, lid),
+        (err: unknown) => fail(res, err),
+      );
+    else finishSpace(res, id, got, token, isState, lid);
+    return true;
+  };
+
+  const clipObject = (res: ServerResponse, clipId: string, file: string): true => {
+    const parsed = parseClipPath(clipId, file);
+    if (!parsed.ok) return reject(res, parsed.error);
+    const key = `clip:${parsed.id}/${parsed.file}`;
+    const got = lookup(res, key, `${clipsPrefix}/${parsed.id}/${parsed.file}`);
+    const finish = (loaded: { entry: CacheEntry; outcome: string } | null): void => {
+      if (loaded) sendEntry(res, loaded.entry, loaded.outcome, false);
+    };
+    if (got instanceof Promise) got.then(finish, (err: unknown) => fail(res, err));
+    else finish(got);
+    return true;
+  };
+
+  const fail = (res: ServerResponse, err: unknown): void => {
+    opts.log?.error({ err }, 'edge request failed');
+    if (!res.headersSent) sendError(res, new TribuneError('INTERNAL'));
+    else res.destroy();
+  };
+
+  // ------------------------------------------------------------------ stream.mp4
+  const STREAM_HEADERS = [
+    'content-type',
+    'audio/mp4',
+    'cache-control',
+    'no-store',
+    'x-accel-buffering',
+    'no',
+    ...(cors ? ['access-control-allow-origin', '*'] : []),
+  ];
+  const docState = new WeakMap<CacheEntry, string | undefined>();
+  const stateOf = (entry: CacheEntry): string | undefined => {
+    if (!docState.has(entry)) {
+      let st: string | undefined;
+      try {
+        st = (JSON.parse(entry.body.toString('utf8')) as { state?: string }).state;
+      } catch {
+        st = undefined;
+      }
+      docState.set(entry, st);
+    }
+    return docState.get(entry);
+  };
+
+  const stream = async (
+    req: IncomingMessage,
+    res: ServerResponse,
+    id: string,
+    rawQuery: string,
+  ): Promise<void> => {
+    const params = new URLSearchParams(rawQuery);
+    const lids = params.getAll('lid');
+    if (lids.length > 1 || (lids.length === 1 && !LID_RE.test(lids[0]))) {
+      reject(res, new TribuneError('BAD_REQUEST', 'lid must be 8-64 characters of [A-Za-z0-9_-]'));
+      return;
+    }
+    const lid = lids[0] ?? randomBytes(12).toString('base64url');
+    const address = addressOf(req);
+    if (!hub.admit(address)) {
+      n.rejected++;
+      sendError(res, new TribuneError('RATE_LIMITED', `at most ${hub.perAddressMax} streams per address`), [
+        'retry-after',
+        '10',
+      ]);
+      return;
+    }
+    const token = tokenOf(req, rawQuery);
+    if (access.requiresToken(id) && !authorize(id, undefined, token).ok) {
+      unauthorized(res);
+      return;
+    }
+    const key = `${id}/${STATE_FILE}`;
+    const got = lookup(res, key, `${originPrefix}/${key}`);
+    const loaded = got instanceof Promise ? await got : got;
+    if (!loaded || res.destroyed) return;
+    const { entry, outcome } = loaded;
+    if (entry.status < 200 || entry.status >= 300) {
+      sendEntry(res, entry, outcome, false); // the origin's own error (SPACE_NOT_FOUND...)
+      return;
+    }
+    const auth = authorize(id, entry, token, true);
+    if (!auth.ok) {
+      unauthorized(res);
+      return;
+    }
+    if (stateOf(entry) !== 'live') {
+      reject(res, new TribuneError('SPACE_NOT_LIVE', `state ${stateOf(entry) ?? 'unknown'}`));
+      return;
+    }
+    const socket = res.socket;
+    if (!socket || req.method === 'HEAD') {
+      res.writeHead(200, STREAM_HEADERS);
+      res.end();
+      return;
+    }
+    res.writeHead(200, STREAM_HEADERS);
+    res.flushHeaders();
+    if (sendBufferBytes > 0) capSendBuffer(socket, sendBufferBytes);
+    // From here the hub writes prebuilt HTTP chunks straight to the socket (one write per batch);
+    // res.end() writes the last chunk when the Space ends.
+    const listener: StreamListener = {
+      sink: {
+        write: (b) => socket.write(b),
+        get writableLength() {
+          return socket.writableLength;
+        },
+        destroy: () => socket.destroy(),
+        end: () => res.end(),
+      },
+      address,
+      lid,
+      userId: auth.userId,
+    };
+    hub.join(id, listener);
+    live?.listeners.seen(id, lid, auth.userId, live.now());
+    res.once('close', () => {
+      hub.leave(id, listener);
+      live?.listeners.leave(id, lid);
+    });
+    feeds.ensure(id);
+  };
+
+  const handle = (req: IncomingMessage, res: ServerResponse): boolean => {
+    const url = req.url ?? '';
+    if (!url.startsWith('/hls/')) return false;
+    const method = req.method;
+    if (method !== 'GET' && method !== 'HEAD') return false;
+    n.requests++;
+    const q = url.indexOf('?');
+    const path = q === -1 ? url : url.slice(0, q);
+    const rawQuery = q === -1 ? '' : url.slice(q + 1);
+    if (path.startsWith(PREFIX_SPACES)) {
+      const rest = path.slice(PREFIX_SPACES.length);
+      const slash = rest.indexOf('/');
+      if (slash <= 0) return reject(res, new TribuneError('NOT_FOUND', 'no such HLS file'));
+      const id = rest.slice(0, slash);
+      const file = rest.slice(slash + 1);
+      if (file === STREAM_FILE) {
+        if (!SPACE_ID_RE.test(id)) return reject(res, new TribuneError('BAD_REQUEST', 'invalid Space id'));
+        stream(req, res, id, rawQuery).catch((err: unknown) => fail(res, err));
+        return true;
+      }
+      return spaceObject(req, res, id, file, rawQuery);
+    }
+    if (path.startsWith(PREFIX_CLIPS)) {
+      const rest = path.slice(PREFIX_CLIPS.length);
+      const slash = rest.indexOf('/');
+      if (slash <= 0) return reject(res, new TribuneError('NOT_FOUND', 'no such clip file'));
+      return clipObject(res, rest.slice(0, slash), rest.slice(slash + 1));
+    }
+    return reject(res, new TribuneError('NOT_FOUND'));
+  };
+
+  return {
+    handle,
+    hub,
+    feeds,
+    close() {
+      if (countTimer) clearInterval(countTimer);
+      feeds.close();
+      for (const id of hub.activeSpaces()) hub.end(id);
+    },
+  };
+}
+
+/** Slowloris guards of servers listeners reach: headers within 10 s, checked every second. */
+export const HEADERS_TIMEOUT_MS = 10_000;
+
+/**
+ * A fastify `serverFactory`: a node:http server whose request callback tries the listener hot
+ * path first, then fastify. Headers must arrive within HEADERS_TIMEOUT_MS (slowloris), checked
+ * every second.
+ */
+export function listenerServerFactory(
+  hot: EdgeHandler | (() => EdgeHandler | undefined),
+): (handler: (req: IncomingMessage, res: ServerResponse) => void) => Server {
+  const get = typeof hot === 'function' ? hot : () => hot;
+  return (handler) => {
+    const server = createServer({ connectionsCheckingInterval: 1000 }, (req, res) => {
+      if (!get()?.handle(req, res)) handler(req, res);
+    });
+    server.headersTimeout = HEADERS_TIMEOUT_MS;
+    server.keepAliveTimeout = 72_000; // fastify's default: longer than common load balancers' idle timeouts
+    server.requestTimeout = 30_000;
+    return server;
+  };
+}
+
+/** fastify `clientErrorHandler`: Node's parser errors (bad request line, huge headers, header timeout) in Tribune's shape. */
+export function tribuneClientErrorHandler(err: Error & { code?: string }, socket: Duplex): void {
+  if (socket.destroyed) return;
+  if (err.code === 'ECONNRESET' || !socket.writable) {
+    socket.destroy();
+    return;
+  }
+  socket.end(clientErrorResponse(err));
+}
