@@ -224,6 +224,25 @@ describe('stream delivery through a standalone edge', () => {
     expect(await ok.started).toBe(200);
     ok.close();
 
+    // Errors Node's HTTP parser raises come in Tribune's shape too.
+    const raw = async (request: string): Promise<string> =>
+      new Promise((resolve) => {
+        const sock = net.connect(edge.port, '127.0.0.1');
+        let text = '';
+        sock.on('data', (d) => (text += String(d)));
+        sock.on('close', () => resolve(text));
+        sock.on('error', () => undefined);
+        sock.end(request);
+      });
+    const huge = await raw(
+      `GET /hls/spaces/${space.id}/stream.mp4 HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(40_000)}\r\n\r\n`,
+    );
+    expect(huge).toMatch(/^HTTP\/1\.1 431 /);
+    expect(huge).toContain('"code":"HEADERS_TOO_LARGE"');
+    const garbage = await raw('NOT HTTP AT ALL\r\n\r\n');
+    expect(garbage).toMatch(/^HTTP\/1\.1 400 /);
+    expect(garbage).toContain('"code":"BAD_REQUEST"');
+
     // Thousands of streams from one address: a per-address cap, 429 with Retry-After.
     const mine = Array.from(
       { length: PER_ADDRESS },
