@@ -90,9 +90,19 @@ export function sessionCookieOptions(request: FastifyRequest): CookieSerializeOp
   };
 }
 
-/** CSRF cookie: readable by the page's JS (not HttpOnly), SameSite=Strict, Path=/, Secure over https. */
+/**
+ * CSRF cookie: readable by the page's JS (not HttpOnly), SameSite=Strict, Path=/, Secure over https,
+ * and as long-lived as the session, so the page can tell "maybe signed in" from "anonymous" without
+ * asking the origin (an anonymous listener's page sends nothing to it).
+ */
 export function csrfCookieOptions(request: FastifyRequest): CookieSerializeOptions {
-  return { httpOnly: false, sameSite: 'strict', path: '/', secure: secure(request) };
+  return {
+    httpOnly: false,
+    sameSite: 'strict',
+    path: '/',
+    secure: secure(request),
+    maxAge: SESSION_TTL_MS / 1000,
+  };
 }
 
 export function setSessionCookie(request: FastifyRequest, reply: FastifyReply, id: string): void {

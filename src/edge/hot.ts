@@ -66,6 +66,7 @@ export interface EdgeHandler {
 
 const PREFIX_SPACES = '/hls/spaces/';
 const PREFIX_CLIPS = '/hls/clips/';
+const VIEW_FILE = 'view.json';
 /** Stream listeners are counted as listeners this often (the counter's window is 5 s). */
 const STREAM_COUNT_INTERVAL_MS = 2000;
 const CONTENT_JSON = 'application/json; charset=utf-8';
@@ -380,14 +381,26 @@ export function createEdgeHandler(opts: EdgeHandlerOptions): EdgeHandler {
       key = `${st.id}/${STATE_FILE}${st.query}`;
       lid = st.lid;
     } else {
-      const parsed = parseEdgePath(id, file, file === 'view.json' ? '' : rawQuery);
+      const parsed = parseEdgePath(id, file, file === VIEW_FILE ? '' : rawQuery);
       if (!parsed.ok) return reject(res, parsed.error);
       key = `${parsed.id}/${parsed.file}${parsed.query}`;
     }
     const token = tokenOf(req, rawQuery);
-    // Known to require sign-in: refuse before the origin is touched.
-    if (access.requiresToken(id) && !authorize(id, undefined, token).ok) return unauthorized(res);
+    const isView = file === VIEW_FILE;
+    // Known to require sign-in: refuse before the origin is touched. The public view is not secret
+    // (title, host, state: what a page needs to ask its visitor to sign in), so it is not refused.
+    if (!isView && access.requiresToken(id) && !authorize(id, undefined, token).ok) return unauthorized(res);
     const got = lookup(res, key, `${originPrefix}/${key}`);
+    if (isView) {
+      const finishView = (loaded: { entry: CacheEntry; outcome: string } | null): void => {
+        if (!loaded) return;
+        access.note(id, loaded.entry.status, loaded.entry.access, loaded.entry.storedAt, false);
+        sendEntry(res, loaded.entry, loaded.outcome, false);
+      };
+      if (got instanceof Promise) got.then(finishView, (err: unknown) => fail(res, err));
+      else finishView(got);
+      return true;
+    }
     if (got instanceof Promise)
       got.then(
         (loaded) => finishSpace(res, id, loaded, token, isState, lid),

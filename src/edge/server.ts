@@ -20,6 +20,7 @@ import type { StreamHubOptions } from './stream-hub.js';
 import { LISTEN_BACKLOG, openFilesWarning } from './limits.js';
 import { HttpOriginLoader, type OriginLoader } from './origin-loader.js';
 import { edgeRoutes } from './routes.js';
+import { createEdgeFront, DEFAULT_WEB_ROOT } from './front.js';
 
 export interface EdgeServerOptions {
   originUrl: string;
@@ -45,6 +46,10 @@ export interface EdgeServerOptions {
   live?: Omit<Partial<EdgeLiveOptions>, 'tokenSecret' | 'registry'>;
   /** Stream delivery: batch steps, slow-listener cut, streams per address. */
   stream?: StreamHubOptions;
+  /** Serve the web app's shell from this directory (runEdge: dist/web). Default false: none. */
+  webRoot?: string | false;
+  /** Pass /api and /whip through to the origin. Default true. */
+  proxyApi?: boolean;
 }
 
 export interface EdgeInternals {
@@ -85,6 +90,15 @@ export function createEdgeServer(opts: EdgeServerOptions): EdgeServer {
     trustProxy: opts.trustProxy,
     log: { warn: (o, m) => app.log.warn(o, m), error: (o, m) => app.log.error(o, m) },
   });
+  // The web app's shell and the /api + /whip pass-through: after the listener hot path, before fastify.
+  const front = createEdgeFront({
+    originUrl: opts.originUrl,
+    webRoot: opts.webRoot ?? false,
+    proxyApi: opts.proxyApi ?? true,
+    trustProxy: opts.trustProxy,
+    timeoutMs: opts.originTimeoutMs,
+    registry,
+  });
   const app = Fastify({
     ...(typeof log === 'object' ? { loggerInstance: log } : { logger: log ? { level: log } : false }),
     // One log line per listener request would dwarf the traffic: log failures only.
@@ -92,7 +106,10 @@ export function createEdgeServer(opts: EdgeServerOptions): EdgeServer {
     forceCloseConnections: true,
     trustProxy: opts.trustProxy ?? false,
     // Listener GETs go to the bare node:http hot path first; fastify gets the rest.
-    serverFactory: listenerServerFactory(hot),
+    serverFactory: (handler) =>
+      listenerServerFactory(hot)((req, res) => {
+        if (!front.handle(req, res)) handler(req, res);
+      }),
     clientErrorHandler: tribuneClientErrorHandler,
   });
   app.decorate('edge', { cache, loader, registry, live, hot } satisfies EdgeInternals);
@@ -114,6 +131,7 @@ export function createEdgeServer(opts: EdgeServerOptions): EdgeServer {
   });
   // Stop reporting; cancel origin requests still parked (blocking reloads) so close() is prompt.
   app.addHook('preClose', async () => {
+    front.close();
     hot.close();
     live.close();
     loader.close?.();
@@ -156,6 +174,7 @@ export async function runEdge(
     stream: config.edge.stream,
     logger: config.logLevel,
     processMetrics: true,
+    webRoot: DEFAULT_WEB_ROOT,
   });
   await app.listen({ port: config.port, host: config.host, backlog: LISTEN_BACKLOG });
   const addr = app.server.address();

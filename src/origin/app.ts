@@ -1,8 +1,6 @@
-import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import rateLimit from '@fastify/rate-limit';
-import fastifyStatic from '@fastify/static';
 import swagger from '@fastify/swagger';
 import Fastify, {
   LogController,
@@ -13,6 +11,7 @@ import Fastify, {
 } from 'fastify';
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 import type { TribuneConfig } from '../config.js';
+import { createAppShell } from '../edge/app-shell.js';
 import { EdgeCache } from '../edge/cache.js';
 import { LISTEN_BACKLOG } from '../edge/limits.js';
 import { HttpOriginLoader, type OriginLoader } from '../edge/origin-loader.js';
@@ -36,6 +35,7 @@ import { liveOriginRoutes } from '../live/origin-routes.js';
 import { LiveHub } from '../live/hub.js';
 import { deriveEdgeSecret } from '../live/signature.js';
 import { Housekeeping } from '../spaces/housekeeping.js';
+import { publicViewRoutes } from '../spaces/public-view.js';
 import { spaceRoutes } from '../spaces/routes.js';
 import { SpaceService } from '../spaces/service.js';
 import { StageService } from '../spaces/stage.js';
@@ -87,10 +87,15 @@ export async function createOrigin(
   opts: { embeddedEdge: boolean },
 ): Promise<Origin> {
   let hot: EdgeHandler | undefined; // the built-in edge's listener hot path (embedded mode)
+  const shell = createAppShell(WEB_ROOT); // answers nothing when dist/web is absent
   const app = Fastify({
     logger: { level: config.logLevel },
-    // Listener GETs under /hls go to the bare node:http hot path first; fastify gets the rest.
-    serverFactory: listenerServerFactory(() => hot),
+    // Listener GETs under /hls go to the bare node:http hot path first, then the web app's shell
+    // (from memory: hashed assets immutable, index.html revalidated); fastify gets the rest.
+    serverFactory: (handler) =>
+      listenerServerFactory(() => hot)((req, res) => {
+        if (!shell(req, res)) handler(req, res);
+      }),
     clientErrorHandler: tribuneClientErrorHandler,
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: config.limits.jsonBodyBytes,
@@ -240,6 +245,7 @@ export async function createOrigin(
         }),
       );
       await origin.register(liveOriginRoutes({ hub, edgeSecret: deriveEdgeSecret(secret), accessFor }));
+      await origin.register(publicViewRoutes({ publicView: (id) => svc.publicView(id) }));
     },
     { prefix: '/origin' },
   );
@@ -268,18 +274,7 @@ export async function createOrigin(
     await app.register(edgeRoutes({ loader: lazy, cache, registry: metrics, live, hot }), { prefix: '/hls' });
   }
 
-  if (existsSync(WEB_ROOT)) {
-    await app.register(fastifyStatic, { root: WEB_ROOT, wildcard: false, maxAge: '1h' });
-    app.setNotFoundHandler((req, reply) => {
-      const url = req.url.split('?')[0] ?? '';
-      if (req.method === 'GET' && !/^\/(api|whip|hls|origin|metrics)(\/|$)/.test(url) && !path.extname(url)) {
-        return reply.header('Cache-Control', 'no-cache').sendFile('index.html');
-      }
-      return reply.code(404).send(new TribuneError('NOT_FOUND').toJSON());
-    });
-  } else {
-    app.setNotFoundHandler((_req, reply) => reply.code(404).send(new TribuneError('NOT_FOUND').toJSON()));
-  }
+  app.setNotFoundHandler((_req, reply) => reply.code(404).send(new TribuneError('NOT_FOUND').toJSON()));
 
   let closed = false;
   return {

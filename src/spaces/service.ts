@@ -272,6 +272,16 @@ export class SpaceService extends EventEmitter<ServiceEvents> {
     return this.toView(s, host, viewer ? await this.meIn(s, viewer) : null);
   }
 
+  /**
+   * The view of a Space that is the same for every caller (`me` is null), with its edge URLs
+   * relative (`/hls/spaces/:id/...`): edges cache it and serve it to anonymous listeners, whose
+   * page is on the edge's own host (`GET /origin/spaces/:id/view.json`, src/spaces/public-view.ts).
+   */
+  async publicView(id: string): Promise<SpaceView> {
+    const s = await this.space(id);
+    return this.toView(s, await this.user(s.hostId), null, '/hls');
+  }
+
   async list(state: SpaceState | undefined, viewer: UserRecord | null): Promise<SpaceView[]> {
     const states: SpaceState[] = state ? [state] : ['live', 'scheduled', 'ended'];
     const out: SpaceView[] = [];
@@ -297,8 +307,13 @@ export class SpaceService extends EventEmitter<ServiceEvents> {
     };
   }
 
-  private toView(s: SpaceRecord, host: UserRecord, me: MeInSpace | null): SpaceView {
-    const base = `${this.edgeBase}/spaces/${s.id}`;
+  private toView(
+    s: SpaceRecord,
+    host: UserRecord,
+    me: MeInSpace | null,
+    edgeBase = this.edgeBase,
+  ): SpaceView {
+    const base = `${edgeBase}/spaces/${s.id}`;
     const store = this.registry.store(s.id);
     return {
       id: s.id,

@@ -1,7 +1,54 @@
-/** Who is signed in: one small store shared by every page (GET /api/auth/me on load). */
+/**
+ * Who is signed in: one small store shared by every page. `GET /api/auth/me` on load, but only
+ * with evidence of a session, so that an anonymous listener's page asks the origin nothing (it
+ * then needs only the edge). Evidence: this browser's note that it was signed in last time (kept
+ * in localStorage, in case the cookies were cleared apart), or the readable
+ * `tribune_csrf` cookie (every /api answer sets it, sign-in included), unless /api/auth/me already
+ * said "nobody" while that same CSRF cookie was set.
+ */
 import { useSyncExternalStore } from 'react';
 import { client, toApiError, type ApiError, type UserRef } from './api.js';
 import { exposeHooks } from './testHooks.js';
+
+const CSRF_COOKIE_RE = /(?:^|;\s*)tribune_csrf=([^;]+)/;
+/**
+ * localStorage key: `1` while this browser was last known to be signed in; `0:<csrf cookie>` when
+ * it was last known to be anonymous with that CSRF cookie.
+ */
+const SESSION_NOTE = 'tribune.signedIn';
+
+function csrfCookie(): string | undefined {
+  return CSRF_COOKIE_RE.exec(document.cookie)?.[1];
+}
+
+function readNote(): string | null {
+  try {
+    return localStorage.getItem(SESSION_NOTE);
+  } catch {
+    return null; // storage disabled: the CSRF cookie is the only evidence
+  }
+}
+
+/** Whether this browser may have a session (so asking /api/auth/me is worth it). */
+export function hasSessionEvidence(): boolean {
+  if (typeof document === 'undefined') return true;
+  const note = readNote();
+  if (note === '1') return true;
+  const csrf = csrfCookie();
+  return csrf !== undefined && note !== `0:${csrf}`;
+}
+
+function rememberSignedIn(signedIn: boolean): void {
+  if (typeof document === 'undefined') return;
+  try {
+    const csrf = csrfCookie();
+    if (signedIn) localStorage.setItem(SESSION_NOTE, '1');
+    else if (csrf) localStorage.setItem(SESSION_NOTE, `0:${csrf}`);
+    else localStorage.removeItem(SESSION_NOTE);
+  } catch {
+    // storage disabled
+  }
+}
 
 export interface SessionState {
   /** False until the first /api/auth/me answered (or failed). */
@@ -10,19 +57,30 @@ export interface SessionState {
   error: ApiError | null;
 }
 
-let state: SessionState = { ready: false, user: null, error: null };
+// No evidence of a session: anonymous from the first render, without a request.
+let state: SessionState = { ready: !hasSessionEvidence(), user: null, error: null };
+if (state.ready && typeof window !== 'undefined') exposeHooks({ user: null });
 const listeners = new Set<() => void>();
 let loading: Promise<void> | null = null;
 
 function set(next: Partial<SessionState>): void {
   state = { ...state, ...next };
+  // An answer (not a failure to reach the server) says whether this browser is signed in.
+  if (state.ready && !state.error) rememberSignedIn(!!state.user);
   exposeHooks({ user: state.user });
   for (const l of listeners) l();
 }
 
-/** Fetches /api/auth/me (retrying network failures every 3 s until it answers). */
+/**
+ * Fetches /api/auth/me (retrying network failures every 3 s until it answers); without evidence of
+ * a session, settles on anonymous at once.
+ */
 export function refreshSession(): Promise<void> {
   if (loading) return loading;
+  if (!hasSessionEvidence()) {
+    set({ ready: true, user: null, error: null });
+    return Promise.resolve();
+  }
   loading = (async () => {
     for (;;) {
       try {

@@ -6,6 +6,8 @@
  * - ended: the replay.
  * Listeners follow the edge's state document (long-poll); signed-in users also get the SSE stream
  * (`me`, `participants`, `doc`, `space`). Stage members never poll and never play the program.
+ * A visitor who is not signed in gets everything from the edge: the public view
+ * (`/hls/spaces/:id/view.json`), the state document and the media; no /api request at all.
  */
 import { useCallback, useEffect, useState } from 'react';
 import {
@@ -25,6 +27,7 @@ import { Link } from '../router.js';
 import { useSession } from '../session.js';
 import { SpaceHeader } from '../space/Header.js';
 import { RETRY_MS, useListenGrant } from '../space/listenGrant.js';
+import { publicSpaceView } from '../space/publicView.js';
 import { LiveView } from '../space/Live.js';
 import { ReplaySection } from '../space/Replay.js';
 import { ScheduledView } from '../space/Scheduled.js';
@@ -65,14 +68,16 @@ export function SpacePage({ id }: { id: string }) {
     [id],
   );
 
-  // The SpaceView (with `me`), again when the signed-in user changes.
+  // The SpaceView (with `me`), again when the signed-in user changes. Not signed in: the public
+  // view, from the edge's cache (the origin's API is not asked).
+  const signedIn = !!user;
   useEffect(() => {
     if (!ready) return;
     let stopped = false;
     let timer: ReturnType<typeof setTimeout> | undefined;
     const load = async (): Promise<void> => {
       try {
-        const v = await client.space(id);
+        const v = signedIn ? await client.space(id) : await publicSpaceView(id);
         if (stopped) return;
         applySpace(v);
         setLoadError(null);
@@ -88,7 +93,7 @@ export function SpacePage({ id }: { id: string }) {
       stopped = true;
       clearTimeout(timer);
     };
-  }, [id, ready, user?.id, reloadKey, applySpace]);
+  }, [id, ready, signedIn, user?.id, reloadKey, applySpace]);
 
   // The live doc's state wins (it is what the crowd sees first); states only move forward.
   const state: SpaceState | null = space

@@ -1,6 +1,9 @@
 /**
  * The listen grant while listening: the edge URLs, with a listen token when the Space requires
  * sign-in. Retries on errors; `refresh` (after 401s from the edge) is rate-limited.
+ * A visitor who is not signed in, on an open Space, needs no token: the grant is the SpaceView's
+ * own URLs, and the origin is not asked (`POST /api/spaces/:id/listen` is for signed-in users,
+ * whose token also names them in the edges' listener sample, and for Spaces that require sign-in).
  */
 import { useCallback, useEffect, useRef, useState } from 'react';
 import { client, toApiError, type ApiError, type ListenGrant, type SpaceView, type UserRef } from '../api.js';
@@ -23,8 +26,15 @@ export function useListenGrant(space: SpaceView | null, enabled: boolean, user: 
   fallback.current = space ? { token: null, playbackUrl: space.playbackUrl, stateUrl: space.stateUrl } : null;
   const needSignIn = requireSignIn && !user;
 
+  const anonymousOpen = !user && !requireSignIn;
   useEffect(() => {
     if (!spaceId || !enabled || needSignIn) return;
+    if (anonymousOpen) {
+      setGrant(fallback.current);
+      setError(null);
+      exposeHooks({ listenToken: null });
+      return;
+    }
     let stopped = false;
     let timer: ReturnType<typeof setTimeout> | undefined;
     const get = async (): Promise<void> => {
@@ -53,7 +63,7 @@ export function useListenGrant(space: SpaceView | null, enabled: boolean, user: 
       stopped = true;
       clearTimeout(timer);
     };
-  }, [spaceId, enabled, needSignIn, requireSignIn, user?.id, key]);
+  }, [spaceId, enabled, needSignIn, requireSignIn, anonymousOpen, user?.id, key]);
 
   const refresh = useCallback(() => {
     const now = Date.now();
