@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The whole test suite: system packages, npm deps, typecheck, lint, build, then every test layer.
-# Installs what npm cannot (Debian's chromium, ffmpeg) when missing and running as root;
+# Installs what npm cannot (Debian's chromium, ffmpeg, python3) when missing and running as root;
 # otherwise stops with a message naming the missing package. Never skips a test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -8,6 +8,8 @@ cd "$(dirname "$0")/.."
 missing=()
 [ -x /usr/bin/chromium ] || missing+=(chromium)
 command -v ffmpeg >/dev/null 2>&1 && command -v ffprobe >/dev/null 2>&1 || missing+=(ffmpeg)
+# The stream tests use a python3 client that can shrink its receive window (Node cannot).
+command -v python3 >/dev/null 2>&1 || missing+=(python3)
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     echo "test: installing Debian packages: ${missing[*]}"

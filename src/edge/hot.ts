@@ -272,13 +272,18 @@ export function createEdgeHandler(opts: EdgeHandlerOptions): EdgeHandler {
     entry: CacheEntry | undefined,
     token: string | undefined,
     isStateDoc = false,
-  ): { ok: boolean; signedIn: boolean; userId: string | undefined } => {
+  ): { ok: boolean; signedIn: boolean; userId: string | undefined; expiresAtMs?: number } => {
     if (entry) access.note(spaceId, entry.status, entry.access, entry.storedAt, isStateDoc);
     const signedIn = access.requiresToken(spaceId) || isSignedIn(entry?.access);
     if (!signedIn && token === undefined) return { ok: true, signedIn, userId: undefined };
     const check = token !== undefined ? access.check(spaceId, token, liveNow()) : { ok: false as const };
-    const userId = check.ok ? check.userId : undefined;
-    return { ok: !signedIn || check.ok, signedIn, userId };
+    if (!check.ok) return { ok: !signedIn, signedIn, userId: undefined };
+    return {
+      ok: true,
+      signedIn,
+      userId: check.userId,
+      expiresAtMs: signedIn ? check.expiresAtMs : undefined,
+    };
   };
 
   const tokenOf = (req: IncomingMessage, rawQuery: string): string | undefined => {
@@ -524,7 +529,14 @@ export function createEdgeHandler(opts: EdgeHandlerOptions): EdgeHandler {
     };
     hub.join(id, listener);
     live?.listeners.seen(id, lid, auth.userId, live.now());
+    // A listen token ends the response when it expires: the player gets a fresh one and reconnects.
+    const expiry =
+      auth.expiresAtMs !== undefined
+        ? setTimeout(() => socket.destroy(), Math.min(2 ** 31 - 1, Math.max(0, auth.expiresAtMs - liveNow())))
+        : undefined;
+    expiry?.unref();
     res.once('close', () => {
+      clearTimeout(expiry);
       hub.leave(id, listener);
       live?.listeners.leave(id, lid);
     });

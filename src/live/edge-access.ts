@@ -7,7 +7,8 @@
  */
 import { TokenSigner, type TokenClaims } from '../origin/tokens.js';
 
-export type AccessCheck = { ok: true; userId: string | undefined } | { ok: false };
+/** `expiresAtMs`: when the token stops being valid (long-lived responses end then). */
+export type AccessCheck = { ok: true; userId: string | undefined; expiresAtMs?: number } | { ok: false };
 
 export interface ListenAccessOptions {
   /** The token secret (TRIBUNE_TOKEN_SECRET); without it no token is ever valid. */
@@ -72,7 +73,7 @@ export class ListenAccess {
   check(spaceId: string, token: string | undefined, nowMs = Date.now()): AccessCheck {
     const c = this.claims(token, nowMs);
     if (!c || c.r !== 'listen' || c.s !== spaceId) return { ok: false };
-    return { ok: true, userId: c.u };
+    return c.e === undefined ? { ok: true, userId: c.u } : { ok: true, userId: c.u, expiresAtMs: c.e * 1000 };
   }
 
   private claims(token: string | undefined, nowMs: number): TokenClaims | null {
