@@ -77,6 +77,8 @@ interface Flight {
 export class EdgeCache {
   private readonly entries = new Map<string, CacheEntry>(); // insertion order = LRU order
   private readonly inflight = new Map<string, Flight>();
+  /** When a HIT last moved each entry to the young end (see hit()). */
+  private readonly bumped = new WeakMap<CacheEntry, number>();
   private readonly maxBytes: number;
   private readonly maxEntryBytes: number;
   private readonly negativeTtlMs: number;
@@ -160,8 +162,14 @@ export class EdgeCache {
     const cached = this.peek(key);
     if (!cached) return undefined;
     this.hits++;
-    this.entries.delete(key); // move to most-recently-used
-    this.entries.set(key, cached);
+    // Move to most-recently-used, at most once a second per entry: a hot object served 10,000
+    // times a second need not churn the Map on every request to stay at the young end.
+    const t = this.now();
+    if (t - (this.bumped.get(cached) ?? -Infinity) >= 1000) {
+      this.bumped.set(cached, t);
+      this.entries.delete(key);
+      this.entries.set(key, cached);
+    }
     return cached;
   }
 

@@ -12,6 +12,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { Counter, Gauge, register as defaultRegistry, type Registry } from 'prom-client';
 import { isTribuneError, TribuneError, type ErrorCode } from '../errors.js';
@@ -30,6 +31,7 @@ import {
   STATE_FILE,
   STREAM_FILE,
 } from './paths.js';
+import { installRawFront, RawResponse, type RawRequest } from './raw-http.js';
 import { capSendBuffer } from './sndbuf.js';
 import { StreamFeeds } from './stream-feed.js';
 import { StreamHub, type StreamHubOptions, type StreamListener } from './stream-hub.js';
@@ -55,9 +57,26 @@ export interface EdgeHandlerOptions {
   log?: { warn(obj: object, msg: string): void; error(obj: object, msg: string): void };
 }
 
+/** What the hot path reads of a request: Node's IncomingMessage, or the raw front's. */
+export type HotRequest = Pick<IncomingMessage, 'url' | 'method' | 'headers' | 'socket'> | RawRequest;
+
+/** What the hot path uses of a response: Node's ServerResponse, or the raw front's RawResponse. */
+export interface HotResponse {
+  writeHead(status: number, headers: string[]): unknown;
+  end(body?: Buffer): unknown;
+  flushHeaders(): void;
+  once(event: 'close', fn: () => void): unknown;
+  removeListener(event: 'close', fn: () => void): unknown;
+  readonly writableEnded: boolean;
+  readonly headersSent: boolean;
+  readonly destroyed: boolean;
+  destroy(): unknown;
+  readonly socket: Socket | null;
+}
+
 export interface EdgeHandler {
   /** Answers the request and returns true when it is a listener path; false = not mine. */
-  handle(req: IncomingMessage, res: ServerResponse): boolean;
+  handle(req: HotRequest, res: HotResponse): boolean;
   readonly hub: StreamHub;
   readonly feeds: StreamFeeds;
   /** Ends every stream (as at a Space's end) and stops the feeds. */
@@ -225,7 +244,7 @@ export function createEdgeHandler(opts: EdgeHandlerOptions): EdgeHandler {
   countTimer?.unref();
 
   const errors = new Map<string, PreparedError>();
-  const sendError = (res: ServerResponse, err: TribuneError, extra?: string[]): true => {
+  const sendError = (res: HotResponse, err: TribuneError, extra?: string[]): true => {
     let p = extra ? undefined : errors.get(err.message);
     if (!p) {
       p = prepareError(err, cors, extra);
@@ -235,11 +254,11 @@ export function createEdgeHandler(opts: EdgeHandlerOptions): EdgeHandler {
     res.end(p.body);
     return true;
   };
-  const reject = (res: ServerResponse, err: TribuneError): true => {
+  const reject = (res: HotResponse, err: TribuneError): true => {
     n.rejected++;
     return sendError(res, err);
   };
-  const unauthorized = (res: ServerResponse): true => {
+  const unauthorized = (res: HotResponse): true => {
     n.unauthorized++;
     return sendError(res, new TribuneError('LISTEN_TOKEN_REQUIRED'));
   };
@@ -260,10 +279,32 @@ export function createEdgeHandler(opts: EdgeHandlerOptions): EdgeHandler {
     }
     return h;
   };
-  const sendEntry = (res: ServerResponse, entry: CacheEntry, outcome: string, signedIn: boolean): void => {
+  // Raw-front HITs: the whole answer (head and body) prebuilt once per object and second.
+  const wire = new WeakMap<CacheEntry, { key: string; bytes: Buffer; headLength: number }>();
+  const sendEntry = (res: HotResponse, entry: CacheEntry, outcome: string, signedIn: boolean): void => {
     const age = Math.max(0, Math.floor((now() - entry.storedAt) / 1000));
-    res.writeHead(entry.status, [...headersOf(entry, signedIn), 'age', String(age), 'x-cache', outcome]);
     n.bytes += entry.body.length;
+    if (outcome === 'HIT' && res instanceof RawResponse && res.keepAlive) {
+      const key = `${res.dateSecond()}|${age}|${signedIn ? 1 : 0}`;
+      let w = wire.get(entry);
+      if (!w || w.key !== key) {
+        const head = res.headFor(entry.status, [
+          ...headersOf(entry, signedIn),
+          'age',
+          String(age),
+          'x-cache',
+          outcome,
+        ]);
+        const bytes = Buffer.allocUnsafeSlow(head.length + entry.body.length);
+        head.copy(bytes, 0);
+        entry.body.copy(bytes, head.length);
+        w = { key, bytes, headLength: head.length };
+        wire.set(entry, w);
+      }
+      res.sendPrebuilt(w.bytes, w.headLength);
+      return;
+    }
+    res.writeHead(entry.status, [...headersOf(entry, signedIn), 'age', String(age), 'x-cache', outcome]);
     res.end(entry.body); // the one shared Buffer: no per-request copy
   };
 
@@ -286,7 +327,7 @@ export function createEdgeHandler(opts: EdgeHandlerOptions): EdgeHandler {
     };
   };
 
-  const tokenOf = (req: IncomingMessage, rawQuery: string): string | undefined => {
+  const tokenOf = (req: HotRequest, rawQuery: string): string | undefined => {
     if (rawQuery.includes('token=')) {
       const q = new URLSearchParams(rawQuery).get('token');
       if (q) return q;
@@ -295,7 +336,7 @@ export function createEdgeHandler(opts: EdgeHandlerOptions): EdgeHandler {
     return typeof h === 'string' && h ? h : undefined;
   };
 
-  const addressOf = (req: IncomingMessage): string => {
+  const addressOf = (req: HotRequest): string => {
     if (opts.trustProxy) {
       const xff = req.headers['x-forwarded-for'];
       const first = (Array.isArray(xff) ? xff[0] : xff)?.split(',')[0]?.trim();
@@ -306,7 +347,7 @@ export function createEdgeHandler(opts: EdgeHandlerOptions): EdgeHandler {
 
   /** The slow path: a MISS or COLLAPSED load with this listener's own abort signal. */
   const load = async (
-    res: ServerResponse,
+    res: HotResponse,
     key: string,
     path: string,
   ): Promise<{ entry: CacheEntry; outcome: string } | null> => {
@@ -336,7 +377,7 @@ export function createEdgeHandler(opts: EdgeHandlerOptions): EdgeHandler {
   };
 
   const lookup = (
-    res: ServerResponse,
+    res: HotResponse,
     key: string,
     path: string,
   ): { entry: CacheEntry; outcome: string } | Promise<{ entry: CacheEntry; outcome: string } | null> => {
@@ -350,7 +391,7 @@ export function createEdgeHandler(opts: EdgeHandlerOptions): EdgeHandler {
 
   /** Answers an object of a Space once loaded: access check, listener counting, the bytes. */
   const finishSpace = (
-    res: ServerResponse,
+    res: HotResponse,
     id: string,
     loaded: { entry: CacheEntry; outcome: string } | null,
     token: string | undefined,
@@ -371,8 +412,8 @@ export function createEdgeHandler(opts: EdgeHandlerOptions): EdgeHandler {
   };
 
   const spaceObject = (
-    req: IncomingMessage,
-    res: ServerResponse,
+    req: HotRequest,
+    res: HotResponse,
     id: string,
     file: string,
     rawQuery: string,
@@ -415,7 +456,7 @@ export function createEdgeHandler(opts: EdgeHandlerOptions): EdgeHandler {
     return true;
   };
 
-  const clipObject = (res: ServerResponse, clipId: string, file: string): true => {
+  const clipObject = (res: HotResponse, clipId: string, file: string): true => {
     const parsed = parseClipPath(clipId, file);
     if (!parsed.ok) return reject(res, parsed.error);
     const key = `clip:${parsed.id}/${parsed.file}`;
@@ -428,7 +469,7 @@ export function createEdgeHandler(opts: EdgeHandlerOptions): EdgeHandler {
     return true;
   };
 
-  const fail = (res: ServerResponse, err: unknown): void => {
+  const fail = (res: HotResponse, err: unknown): void => {
     opts.log?.error({ err }, 'edge request failed');
     if (!res.headersSent) sendError(res, new TribuneError('INTERNAL'));
     else res.destroy();
@@ -458,12 +499,7 @@ export function createEdgeHandler(opts: EdgeHandlerOptions): EdgeHandler {
     return docState.get(entry);
   };
 
-  const stream = async (
-    req: IncomingMessage,
-    res: ServerResponse,
-    id: string,
-    rawQuery: string,
-  ): Promise<void> => {
+  const stream = async (req: HotRequest, res: HotResponse, id: string, rawQuery: string): Promise<void> => {
     const params = new URLSearchParams(rawQuery);
     const lids = params.getAll('lid');
     if (lids.length > 1 || (lids.length === 1 && !LID_RE.test(lids[0]))) {
@@ -543,7 +579,7 @@ export function createEdgeHandler(opts: EdgeHandlerOptions): EdgeHandler {
     feeds.ensure(id);
   };
 
-  const handle = (req: IncomingMessage, res: ServerResponse): boolean => {
+  const handle = (req: HotRequest, res: HotResponse): boolean => {
     const url = req.url ?? '';
     if (!url.startsWith('/hls/')) return false;
     const method = req.method;
@@ -603,11 +639,26 @@ export function listenerServerFactory(
       if (!get()?.handle(req, res)) handler(req, res);
     });
     server.headersTimeout = HEADERS_TIMEOUT_MS;
-    server.keepAliveTimeout = 72_000; // fastify's default: longer than common load balancers' idle timeouts
+    server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
     server.requestTimeout = 30_000;
+    // Listener GETs are read and answered by the raw front (raw-http.ts); the rest goes to Node.
+    installRawFront(server, {
+      handle: (req, res) => {
+        const h = get();
+        if (h) h.handle(req, res);
+        else res.writeHead(404, ['content-type', CONTENT_JSON]).end(notFoundBody);
+      },
+      headersTimeoutMs: HEADERS_TIMEOUT_MS,
+      keepAliveTimeoutMs: KEEP_ALIVE_TIMEOUT_MS,
+      timeoutResponse: () => clientErrorResponse({ code: 'ERR_HTTP_REQUEST_TIMEOUT' }),
+    });
     return server;
   };
 }
+
+/** fastify's default: longer than common load balancers' idle timeouts. */
+const KEEP_ALIVE_TIMEOUT_MS = 72_000;
+const notFoundBody = Buffer.from(JSON.stringify(new TribuneError('NOT_FOUND').toJSON()));
 
 /** fastify `clientErrorHandler`: Node's parser errors (bad request line, huge headers, header timeout) in Tribune's shape. */
 export function tribuneClientErrorHandler(err: Error & { code?: string }, socket: Duplex): void {

@@ -33,6 +33,7 @@ const bad = (code: ErrorCode, detail: string): { ok: false; error: TribuneError 
 export function parseEdgePath(id: string, file: string, rawQuery: string): EdgePath {
   if (!SPACE_ID_RE.test(id)) return bad('BAD_REQUEST', 'invalid Space id');
   if (!FILE_RE.test(file)) return bad('NOT_FOUND', 'no such HLS file');
+  if (rawQuery === '') return { ok: true, id, file, query: '' };
   const params = new URLSearchParams(rawQuery);
   const msn = params.getAll('_HLS_msn');
   const part = params.getAll('_HLS_part');

@@ -54,6 +54,8 @@ export class ListenAccess {
     const signedIn = isSignedIn(access);
     if (!signedIn && !authoritative) return;
     const last = Math.max(this.signedIn.get(spaceId) ?? -Infinity, this.publicAt.get(spaceId) ?? -Infinity);
+    // Already known from this very answer (every HIT of a cached object notes it again): nothing to do.
+    if (atMs <= last && (signedIn ? this.signedIn : this.publicAt).get(spaceId) === last) return;
     if (atMs < last) return;
     if (signedIn) {
       this.publicAt.delete(spaceId);
