@@ -56,6 +56,8 @@ export interface StreamHubOptions {
   partMs?: number;
   /** Concurrent streams per client address. Default 64. */
   perAddressMax?: number;
+  /** Sockets written per event-loop turn while fanning a frame out. Default 1024. */
+  sliceSize?: number;
   now?: () => number;
 }
 
@@ -83,6 +85,9 @@ interface SpaceStream {
   waiting: Set<Member>;
   /** Sizes of the latest parts (for the backlog limit). */
   recent: number[];
+  /** Frames on their way to the members, oldest first (see pump). */
+  passes: { frame: Buffer; targets: Member[]; next: number; limit: number; now: number }[];
+  pumping: boolean;
 }
 
 const CRLF = Buffer.from('\r\n');
@@ -123,6 +128,7 @@ export class StreamHub {
   private readonly maxBehindMs: number;
   private readonly partMs: number;
   readonly perAddressMax: number;
+  private readonly sliceSize: number;
   private readonly now: () => number;
   private total = 0;
   private writes = 0;
@@ -135,6 +141,7 @@ export class StreamHub {
     this.maxBehindMs = opts.maxBehindMs ?? 1000;
     this.partMs = opts.partMs ?? 200;
     this.perAddressMax = opts.perAddressMax ?? 64;
+    this.sliceSize = Math.max(1, opts.sliceSize ?? 1024);
     this.now = opts.now ?? Date.now;
   }
 
@@ -199,6 +206,8 @@ export class StreamHub {
         joiners: new Set(),
         waiting: new Set(),
         recent: [],
+        passes: [],
+        pumping: false,
       };
       this.spaces.set(spaceId, s);
     }
@@ -255,6 +264,11 @@ export class StreamHub {
     const s = this.spaces.get(spaceId);
     if (!s) return;
     if (s.pending.length > 0) this.flush(spaceId, s);
+    while (s.passes.length > 0) {
+      const pass = s.passes.shift()!;
+      for (let i = pass.next; i < pass.targets.length; i++)
+        if (s.members.has(pass.targets[i]!)) this.send(pass.targets[i]!, pass.frame);
+    }
     for (const set of [s.members, s.joiners, s.waiting])
       for (const m of [...set]) this.drop(spaceId, s, set, m, 'ended');
     this.spaces.delete(spaceId);
@@ -279,22 +293,48 @@ export class StreamHub {
     const frame = chunkFrame(s.pending);
     const now = this.now();
     const limit = this.backlogLimit(s);
-    for (const m of s.members) {
-      this.send(m, frame);
-      if (this.tooSlow(m, limit, now)) this.drop(spaceId, s, s.members, m, 'cut');
+    // Members get the shared frame in slices (queued behind any pass still running, so frames
+    // reach every socket in order); the first slice goes out now.
+    if (s.members.size > 0) {
+      s.passes.push({ frame, targets: [...s.members], next: 0, limit, now });
+      this.pump(spaceId, s);
     }
     for (const m of s.joiners) {
       s.joiners.delete(m);
       const from = m.next - s.batchSeq;
       if (from < s.pending.length) this.send(m, chunkFrame(s.pending.slice(from)));
       m.next = s.seq;
-      if (this.tooSlow(m, limit, now)) {
-        s.members.add(m);
-        this.drop(spaceId, s, s.members, m, 'cut');
-      } else s.members.add(m);
+      s.members.add(m);
+      if (this.tooSlow(m, limit, now)) this.drop(spaceId, s, s.members, m, 'cut');
     }
     s.pending = [];
     s.batchSeq = s.seq;
+  }
+
+  /**
+   * Writes up to `sliceSize` sockets of the oldest pass, then yields to the event loop (so joins,
+   * LL-HLS requests and the feed are not held behind 20,000 writes) and goes on with the rest.
+   */
+  private pump(spaceId: string, s: SpaceStream): void {
+    let budget = this.sliceSize;
+    while (s.passes.length > 0 && budget > 0) {
+      const pass = s.passes[0]!;
+      while (pass.next < pass.targets.length && budget > 0) {
+        const m = pass.targets[pass.next++]!;
+        if (!s.members.has(m)) continue; // left or cut since the pass began
+        budget--;
+        this.send(m, pass.frame);
+        if (this.tooSlow(m, pass.limit, pass.now)) this.drop(spaceId, s, s.members, m, 'cut');
+      }
+      if (pass.next >= pass.targets.length) s.passes.shift();
+    }
+    if (s.passes.length > 0 && !s.pumping) {
+      s.pumping = true;
+      setImmediate(() => {
+        s.pumping = false;
+        this.pump(spaceId, s);
+      });
+    }
   }
 
   private send(m: Member, frame: Buffer): void {

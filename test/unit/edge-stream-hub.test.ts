@@ -173,6 +173,25 @@ describe('stream hub', () => {
     expect(hub.activeSpaces()).toEqual([]);
   });
 
+  it('fans a frame out in slices, yielding between them, and keeps frames in order per socket', async () => {
+    const hub = new StreamHub({ sliceSize: 2 });
+    const ls = Array.from({ length: 5 }, () => listener());
+    ls.forEach(({ l }) => hub.join('s', l));
+    hub.setInit('s', INIT);
+    hub.push('s', part(1)); // welcomes: written at once, to all
+    hub.push('s', part(2));
+    // Only the first slice of P2 went out synchronously.
+    expect(ls.filter(({ sink }) => sink.payload().toString().includes('P2;'))).toHaveLength(2);
+    hub.push('s', part(3)); // queued behind the rest of P2's pass
+    const left = ls[4]!;
+    hub.leave('s', left.l); // leaves mid-pass: gets nothing more
+    await new Promise((r) => setImmediate(r));
+    await new Promise((r) => setImmediate(r));
+    await new Promise((r) => setImmediate(r));
+    for (const { sink } of ls.slice(0, 4)) expect(sink.payload().toString()).toBe('INITP1;P2;P3;');
+    expect(left.sink.payload().toString()).not.toContain('P3;');
+  });
+
   it('chunkFrame writes hex length, payload and CRLF', () => {
     const f = chunkFrame([Buffer.alloc(20, 1), Buffer.alloc(7, 2)]);
     expect(f.toString('latin1', 0, 4)).toBe('1b\r\n');
