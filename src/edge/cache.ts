@@ -72,7 +72,12 @@ interface Flight {
   promise: Promise<CacheEntry>;
   waiters: number;
   controller: AbortController;
+  /** Waiters that joined with a callback (see join), and the outcome each gets. */
+  callbacks?: Map<JoinCallback, CacheOutcome>;
 }
+
+/** Called once when a joined load settles (`err` set on failure). */
+export type JoinCallback = (err: unknown, result?: CacheResult) => void;
 
 export class EdgeCache {
   private readonly entries = new Map<string, CacheEntry>(); // insertion order = LRU order
@@ -173,6 +178,55 @@ export class EdgeCache {
     return cached;
   }
 
+  /**
+   * `get` for the hot path, without a Promise or an AbortSignal per waiter: joins the in-flight
+   * load of `key` (or starts it) and calls `cb` once it settles. The returned function leaves: the
+   * callback is then never called, and the load is cancelled when nobody waits any more. A fresh
+   * entry answers synchronously (the callback runs before join returns).
+   */
+  join(key: string, load: (signal: AbortSignal) => Promise<CacheInput>, cb: JoinCallback): () => void {
+    const cached = this.hit(key);
+    if (cached) {
+      cb(null, { entry: cached, outcome: 'HIT' });
+      return noop;
+    }
+    let flight = this.inflight.get(key);
+    let outcome: CacheOutcome;
+    if (flight) {
+      outcome = 'COLLAPSED';
+      this.collapsed++;
+    } else {
+      outcome = 'MISS';
+      this.misses++;
+      flight = this.start(key, load);
+    }
+    const f = flight;
+    f.waiters++;
+    if (!f.callbacks) {
+      const callbacks = new Map<JoinCallback, CacheOutcome>();
+      f.callbacks = callbacks;
+      f.promise.then(
+        (entry) => {
+          for (const [fn, o] of callbacks) fn(null, { entry, outcome: o });
+          callbacks.clear();
+        },
+        (err: unknown) => {
+          for (const fn of callbacks.keys()) fn(err);
+          callbacks.clear();
+        },
+      );
+    }
+    f.callbacks.set(cb, outcome);
+    return () => {
+      if (!f.callbacks?.delete(cb)) return;
+      f.waiters--;
+      if (f.waiters === 0 && this.abortWhenAbandoned) {
+        if (this.inflight.get(key) === f) this.inflight.delete(key);
+        f.controller.abort(new Error('every waiter left'));
+      }
+    };
+  }
+
   /** The fresh entry for `key`, without touching LRU order or stats. */
   peek(key: string): CacheEntry | undefined {
     const e = this.entries.get(key);
@@ -263,6 +317,8 @@ export class EdgeCache {
     this.bytes -= entrySize(key, e);
   }
 }
+
+function noop(): void {}
 
 export function entrySize(key: string, e: { body: Buffer }): number {
   return e.body.length + key.length * 2 + ENTRY_OVERHEAD;

@@ -284,8 +284,9 @@ export function createEdgeHandler(opts: EdgeHandlerOptions): EdgeHandler {
   const sendEntry = (res: HotResponse, entry: CacheEntry, outcome: string, signedIn: boolean): void => {
     const age = Math.max(0, Math.floor((now() - entry.storedAt) / 1000));
     n.bytes += entry.body.length;
-    if (outcome === 'HIT' && res instanceof RawResponse && res.keepAlive) {
-      const key = `${res.dateSecond()}|${age}|${signedIn ? 1 : 0}`;
+    if (res instanceof RawResponse && res.keepAlive) {
+      // Also for MISS and COLLAPSED: 2,000 players woken by one blocking reload share one build.
+      const key = `${res.dateSecond()}|${age}|${signedIn ? 1 : 0}|${outcome}`;
       let w = wire.get(entry);
       if (!w || w.key !== key) {
         const head = res.headFor(entry.status, [
@@ -345,60 +346,63 @@ export function createEdgeHandler(opts: EdgeHandlerOptions): EdgeHandler {
     return req.socket.remoteAddress ?? 'unknown';
   };
 
-  /** The slow path: a MISS or COLLAPSED load with this listener's own abort signal. */
-  const load = async (
-    res: HotResponse,
-    key: string,
-    path: string,
-  ): Promise<{ entry: CacheEntry; outcome: string } | null> => {
-    const ac = new AbortController();
-    const onClose = (): void => {
-      if (!res.writableEnded) ac.abort(new Error('listener disconnected'));
-    };
-    res.once('close', onClose);
-    try {
-      const result = await cache.get(key, (signal) => loadOrigin(path, signal), ac.signal);
-      if (result.outcome === 'HIT') n.hits++;
-      else if (result.outcome === 'MISS') n.misses++;
-      else n.collapsed++;
-      return result;
-    } catch (err) {
-      if (ac.signal.aborted) return null; // nobody is listening any more
-      n.failed++;
-      if (isTribuneError(err)) sendError(res, err);
-      else {
-        opts.log?.error({ err, path }, 'edge load failed');
-        sendError(res, new TribuneError('ORIGIN_UNAVAILABLE'));
-      }
-      return null;
-    } finally {
-      res.removeListener('close', onClose);
-    }
-  };
+  type Loaded = { entry: CacheEntry; outcome: string };
 
-  const lookup = (
-    res: HotResponse,
-    key: string,
-    path: string,
-  ): { entry: CacheEntry; outcome: string } | Promise<{ entry: CacheEntry; outcome: string } | null> => {
+  /**
+   * The object for `key`: a HIT is answered synchronously; otherwise the request joins the shared
+   * origin load (one per key) and leaves it if the listener hangs up. `then` runs once the object
+   * is there; an origin failure is answered here (502 / the origin's error).
+   */
+  const lookup = (res: HotResponse, key: string, path: string, then: (loaded: Loaded) => void): void => {
     const entry = cache.hit(key);
     if (entry) {
       n.hits++;
-      return { entry, outcome: 'HIT' };
+      then({ entry, outcome: 'HIT' });
+      return;
     }
-    return load(res, key, path);
+    const onClose = (): void => {
+      if (!res.writableEnded) leave(); // this listener is gone; the load goes on for the others
+    };
+    res.once('close', onClose);
+    const leave = cache.join(
+      key,
+      (signal) => loadOrigin(path, signal),
+      (err, result) => {
+        res.removeListener('close', onClose);
+        if (err || !result) {
+          n.failed++;
+          if (isTribuneError(err)) sendError(res, err);
+          else {
+            opts.log?.error({ err, path }, 'edge load failed');
+            sendError(res, new TribuneError('ORIGIN_UNAVAILABLE'));
+          }
+          return;
+        }
+        if (result.outcome === 'MISS') n.misses++;
+        else if (result.outcome === 'COLLAPSED') n.collapsed++;
+        else n.hits++;
+        try {
+          then(result);
+        } catch (e) {
+          fail(res, e);
+        }
+      },
+    );
   };
+
+  /** lookup as a Promise (stream requests); never settles when the listener left or it failed. */
+  const lookupAsync = (res: HotResponse, key: string, path: string): Promise<Loaded> =>
+    new Promise((resolve) => lookup(res, key, path, resolve));
 
   /** Answers an object of a Space once loaded: access check, listener counting, the bytes. */
   const finishSpace = (
     res: HotResponse,
     id: string,
-    loaded: { entry: CacheEntry; outcome: string } | null,
+    loaded: Loaded,
     token: string | undefined,
     isState: boolean,
     lid: string | undefined,
   ): void => {
-    if (!loaded) return;
     const { entry, outcome } = loaded;
     const auth = authorize(id, entry, token, isState);
     if (!auth.ok) {
@@ -436,23 +440,14 @@ export function createEdgeHandler(opts: EdgeHandlerOptions): EdgeHandler {
     // Known to require sign-in: refuse before the origin is touched. The public view is not secret
     // (title, host, state: what a page needs to ask its visitor to sign in), so it is not refused.
     if (!isView && access.requiresToken(id) && !authorize(id, undefined, token).ok) return unauthorized(res);
-    const got = lookup(res, key, `${originPrefix}/${key}`);
     if (isView) {
-      const finishView = (loaded: { entry: CacheEntry; outcome: string } | null): void => {
-        if (!loaded) return;
+      lookup(res, key, `${originPrefix}/${key}`, (loaded) => {
         access.note(id, loaded.entry.status, loaded.entry.access, loaded.entry.storedAt, false);
         sendEntry(res, loaded.entry, loaded.outcome, false);
-      };
-      if (got instanceof Promise) got.then(finishView, (err: unknown) => fail(res, err));
-      else finishView(got);
+      });
       return true;
     }
-    if (got instanceof Promise)
-      got.then(
-        (loaded) => finishSpace(res, id, loaded, token, isState, lid),
-        (err: unknown) => fail(res, err),
-      );
-    else finishSpace(res, id, got, token, isState, lid);
+    lookup(res, key, `${originPrefix}/${key}`, (loaded) => finishSpace(res, id, loaded, token, isState, lid));
     return true;
   };
 
@@ -460,12 +455,9 @@ export function createEdgeHandler(opts: EdgeHandlerOptions): EdgeHandler {
     const parsed = parseClipPath(clipId, file);
     if (!parsed.ok) return reject(res, parsed.error);
     const key = `clip:${parsed.id}/${parsed.file}`;
-    const got = lookup(res, key, `${clipsPrefix}/${parsed.id}/${parsed.file}`);
-    const finish = (loaded: { entry: CacheEntry; outcome: string } | null): void => {
-      if (loaded) sendEntry(res, loaded.entry, loaded.outcome, false);
-    };
-    if (got instanceof Promise) got.then(finish, (err: unknown) => fail(res, err));
-    else finish(got);
+    lookup(res, key, `${clipsPrefix}/${parsed.id}/${parsed.file}`, (loaded) =>
+      sendEntry(res, loaded.entry, loaded.outcome, false),
+    );
     return true;
   };
 
@@ -522,9 +514,8 @@ export function createEdgeHandler(opts: EdgeHandlerOptions): EdgeHandler {
       return;
     }
     const key = `${id}/${STATE_FILE}`;
-    const got = lookup(res, key, `${originPrefix}/${key}`);
-    const loaded = got instanceof Promise ? await got : got;
-    if (!loaded || res.destroyed) return;
+    const loaded = await lookupAsync(res, key, `${originPrefix}/${key}`);
+    if (res.destroyed) return;
     const { entry, outcome } = loaded;
     if (entry.status < 200 || entry.status >= 300) {
       sendEntry(res, entry, outcome, false); // the origin's own error (SPACE_NOT_FOUND...)
