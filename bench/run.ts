@@ -7,6 +7,8 @@
  *  2. speaker-to-speaker latency: a second WHIP speaker detects the onset in its mix-minus.
  *  3. server CPU per Space with 13 speakers (main + media engine CPU-seconds per wall second).
  *  4. event-loop delay of the HTTP process with N Spaces x 13 speakers (+1 listener per Space).
+ *  5. `--phases browser` (not in the default set; needs `npm run build`): glass-to-glass latency in
+ *     headless Chromium, the player in stream mode vs forced LL-HLS (bench/browser.ts).
  *
  * Everything on 127.0.0.1; load clients run in child processes; the server and all children are
  * stopped at the end, also on error or timeout. Human output on stdout (progress on stderr); with
@@ -31,6 +33,7 @@ import {
 import { OnsetDetector } from '../test/support/spectrum.js';
 import { ToneGenerator, type BurstMark } from '../test/support/tone.js';
 import { NodeWhipClient, frameClock } from '../test/support/whip-client.js';
+import { browserLatencyPhase, type BrowserLatencyResult } from './browser.js';
 import type { LoadConfig, LoadMessage, LoadSpace } from './load-client.js';
 
 const { values: args } = parseArgs({
@@ -508,6 +511,7 @@ async function main(): Promise<number> {
   }
 
   let latency: LatencyResult | undefined;
+  let browser: BrowserLatencyResult | undefined;
   let cpu: CpuResult | undefined;
   let eld: EldResult | undefined;
   const failures: string[] = [];
@@ -524,6 +528,13 @@ async function main(): Promise<number> {
     } catch (err) {
       failures.push(`latency: ${String(err)}`);
       log('latency phase failed:', err);
+    }
+    try {
+      if (PHASES.has('browser'))
+        browser = await browserLatencyPhase({ url: server.url, bursts: QUICK ? 8 : 20, log });
+    } catch (err) {
+      failures.push(`browser: ${String(err)}`);
+      log('browser phase failed:', err);
     }
     try {
       if (PHASES.has('cpu')) cpu = await measureCpu(server);
@@ -567,6 +578,23 @@ async function main(): Promise<number> {
         : '',
     ],
     [
+      'browser: stream delivery (Node)',
+      browser ? `p50 ${f(browser.delivery.p50, 0)} / p95 ${f(browser.delivery.p95, 0)} ms` : 'n/a',
+      browser
+        ? `burst sent -> its fragment at a Node stream client, same bursts; the stream page's own share p50 ${f(browser.streamPlayerShareP50, 0)} ms`
+        : '',
+    ],
+    ...(['stream', 'llhls'] as const).map((mode): [string, string, string] => {
+      const b = browser?.[mode];
+      return [
+        `browser glass to glass (${mode === 'stream' ? 'stream' : 'LL-HLS'})`,
+        b ? `p50 ${f(b.p50, 0)} / p95 ${f(b.p95, 0)} ms` : 'n/a',
+        b && browser
+          ? `${b.n}/${browser.bursts} bursts detected, min ${f(b.min, 0)} max ${f(b.max, 0)} (Chromium, WebAudio tap at the output)`
+          : '',
+      ];
+    }),
+    [
       'CPU, 1 Space x 13 speakers',
       cpu ? `${f(cpu.cpuPerAudioSecond, 3)} CPU-s per audio-s` : 'n/a',
       cpu
@@ -599,6 +627,10 @@ async function main(): Promise<number> {
         speaker_latency_ms: {
           p50: round(latency?.speaker.p50 ?? NaN),
           p95: round(latency?.speaker.p95 ?? NaN),
+        },
+        browser_latency_ms: {
+          stream: { p50: round(browser?.stream.p50 ?? NaN), p95: round(browser?.stream.p95 ?? NaN) },
+          llhls: { p50: round(browser?.llhls.p50 ?? NaN), p95: round(browser?.llhls.p95 ?? NaN) },
         },
         cpu_s_per_audio_s_13_speakers: round(cpu?.cpuPerAudioSecond ?? NaN, 3),
         event_loop_delay_ms: { p50: round(eld?.p50 ?? NaN, 2), p99: round(eld?.p99 ?? NaN, 2) },

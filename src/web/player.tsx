@@ -1,23 +1,22 @@
 /**
  * Audio players (this module is the lazy chunk's entry: it is most of the bundle because of hls.js).
- * - LivePlayer: LL-HLS with hls.js in low-latency mode, 0.8 s behind the live edge, latency and
- *   "behind live" display; native HLS where hls.js is unsupported (Safari/iOS).
+ * - LivePlayer: the edge's CMAF stream through MediaSource, ~0.2-0.3 s behind the newest audio, where
+ *   the browser supports it; else LL-HLS with hls.js in low-latency mode, 0.8 s behind the live
+ *   edge, or native HLS where hls.js is unsupported (Safari/iOS). Latency and "behind live" display.
  * - VodPlayer: replays and clips (seek bar).
  * Listen tokens go in the `x-tribune-listen-token` header of every hls.js request (`?token=` for
  * native HLS, which cannot set headers): see playback/engine.ts.
  */
-import { useCallback, useRef, type MutableRefObject } from 'react';
+import { useCallback, useRef, useState, type MutableRefObject } from 'react';
 import { StatusPill } from './components.js';
 import { usePlayerEngine } from './playback/engine.js';
+import { LiveFrame } from './playback/LiveFrame.js';
+import { JUMP_S, TARGET_S } from './playback/mseSink.js';
 import { PLAYER_TEXT, PlayerFrame } from './playback/PlayerFrame.js';
+import { choosePlaybackMode, useStreamEngine } from './playback/stream.js';
 import { fmtTime, seekableEnd, useTiming } from './playback/timing.js';
 
 export { fmtTime };
-
-/** More than this many seconds behind the live edge counts as "behind live". */
-const BEHIND_THRESHOLD_S = 1.5;
-
-const INDICATOR_TEXT = { live: 'LIVE', behind: 'Behind live', replay: 'Replay', offline: 'Offline' } as const;
 
 export interface LivePlayerProps {
   url: string;
@@ -25,8 +24,74 @@ export interface LivePlayerProps {
   onAuthError?: () => void;
 }
 
-/** The listener's live player. */
-export function LivePlayer({ url, token, onAuthError }: LivePlayerProps) {
+/**
+ * The listener's live player: the edge's low-latency CMAF stream through MediaSource where the
+ * browser plays Opus in MP4 (playback/stream.ts), else LL-HLS (hls.js, or native HLS on iOS). Forced
+ * to LL-HLS with `?playback=llhls` on the page URL, and falls back by itself when the edge (or a
+ * proxy in front of it) does not serve the stream.
+ */
+export function LivePlayer(props: LivePlayerProps) {
+  const [mode, setMode] = useState(choosePlaybackMode);
+  const fallBack = useCallback(() => setMode('llhls'), []);
+  return mode === 'stream' ? (
+    <StreamLivePlayer {...props} onUnsupported={fallBack} />
+  ) : (
+    <HlsLivePlayer {...props} />
+  );
+}
+
+const NO_HLS = { current: null };
+
+function StreamLivePlayer({
+  url,
+  token,
+  onAuthError,
+  onUnsupported,
+}: LivePlayerProps & { onUnsupported: () => void }) {
+  const mediaRef = useRef<HTMLAudioElement | null>(null);
+  const { player, playing, playerError } = useStreamEngine(mediaRef, {
+    url,
+    token,
+    onAuthError,
+    onUnsupported,
+  });
+  const [timing] = useTiming(mediaRef, NO_HLS, true);
+
+  const goLive = useCallback(() => {
+    const media = mediaRef.current;
+    if (!media) return;
+    const b = media.buffered;
+    if (b.length) media.currentTime = Math.max(b.start(b.length - 1), b.end(b.length - 1) - TARGET_S);
+    void media.play().catch(() => undefined);
+  }, []);
+
+  const togglePlay = useCallback(() => {
+    const media = mediaRef.current;
+    if (!media) return;
+    if (!media.paused) media.pause();
+    else {
+      // Resuming after a pause: back to the live edge (the stream keeps arriving while paused).
+      const b = media.buffered;
+      if (b.length && b.end(b.length - 1) - media.currentTime > JUMP_S) goLive();
+      else void media.play().catch(() => undefined);
+    }
+  }, [goLive]);
+
+  return (
+    <LiveFrame
+      mediaRef={mediaRef}
+      player={player}
+      playing={playing}
+      playerError={playerError}
+      timing={timing}
+      isLive
+      onTogglePlay={togglePlay}
+      onGoLive={goLive}
+    />
+  );
+}
+
+function HlsLivePlayer({ url, token, onAuthError }: LivePlayerProps) {
   const mediaRef = useRef<HTMLAudioElement | null>(null);
   const { hlsRef, player, playing, playlistLive, playerError } = usePlayerEngine(mediaRef, {
     url,
@@ -66,63 +131,16 @@ export function LivePlayer({ url, token, onAuthError }: LivePlayerProps) {
     }
   }, [goLive, hlsRef, isLive]);
 
-  const behind =
-    isLive &&
-    (!playing ||
-      (timing.latency !== null && timing.latency > Math.max(BEHIND_THRESHOLD_S, (timing.target ?? 0) + 0.5)));
-  const indicatorState = !isLive ? 'replay' : behind ? 'behind' : 'live';
-  const canGoLive =
-    indicatorState === 'behind' && (player === 'playing' || player === 'paused' || player === 'buffering');
-
   return (
-    <PlayerFrame
-      testId="live-player"
-      player={player}
+    <LiveFrame
       mediaRef={mediaRef}
+      player={player}
       playing={playing}
-      onTogglePlay={togglePlay}
       playerError={playerError}
-      retryText="Waiting for the audio, retrying…"
-      info={
-        <>
-          <div className="player-row">
-            <span
-              className={`live-indicator is-${indicatorState}`}
-              data-testid="live-indicator"
-              data-state={indicatorState}
-            >
-              <span className="dot" />
-              {INDICATOR_TEXT[indicatorState]}
-            </span>
-            {canGoLive && (
-              <button
-                type="button"
-                className="btn btn-small btn-accent"
-                onClick={goLive}
-                data-testid="go-live-button"
-              >
-                Go live
-              </button>
-            )}
-          </div>
-          <div className="player-row small">
-            <StatusPill state={player} text={PLAYER_TEXT[player]} />
-            <span
-              className="latency"
-              data-testid="latency"
-              data-latency={timing.latency !== null ? timing.latency.toFixed(3) : ''}
-              title={
-                timing.glassLatency !== null
-                  ? `Behind the wall clock (program date-time): ${timing.glassLatency.toFixed(2)} s`
-                  : undefined
-              }
-            >
-              <span className="muted">Delay</span>{' '}
-              <strong>{timing.latency !== null ? `${timing.latency.toFixed(1)} s` : '—'}</strong>
-            </span>
-          </div>
-        </>
-      }
+      timing={timing}
+      isLive={isLive}
+      onTogglePlay={togglePlay}
+      onGoLive={goLive}
     />
   );
 }

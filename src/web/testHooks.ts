@@ -68,8 +68,35 @@ export interface TribuneTestHooks {
   player?: PlayerState | null;
   hls?: Hls | null;
   media?: HTMLMediaElement | null;
-  /** Seconds behind the live edge (hls.js `latency`), null when unknown or not live. */
+  /**
+   * Seconds behind the live edge, null when unknown or not live: hls.js `latency` (llhls), seekable
+   * end - currentTime (native), buffered end - currentTime (stream).
+   */
   latency?: number | null;
+  /**
+   * How the player plays: `stream` (the edge's CMAF stream `stream.mp4` through MediaSource, live
+   * only), `llhls` (hls.js) or `native` (the browser's own HLS, e.g. iOS Safari).
+   */
+  playbackMode?: 'stream' | 'llhls' | 'native' | null;
+  /** Stream mode: the stream URL and counters (connections made, fragments appended, seeks to live). */
+  stream?: StreamStats | null;
+  /** Stream mode: drops the current connection (as an edge cutting a listener does); it reconnects. */
+  cutStream?: (() => void) | null;
+}
+
+export interface StreamStats {
+  url: string;
+  connects: number;
+  fragments: number;
+  bytes: number;
+  /** Seeks to the live edge after the first one (drift, a reconnect's gap, resuming after a pause). */
+  jumps: number;
+  /** Back-buffer removals. */
+  trims: number;
+  /** Times playback ran out of audio while connected (each raises the cushion kept in hand). */
+  stalls: number;
+  /** Seconds of audio the rate control keeps in hand (grows with stalls, shrinks back slowly). */
+  cushion: number;
 }
 
 declare global {

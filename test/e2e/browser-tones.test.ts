@@ -83,8 +83,10 @@ describe('end to end in Chromium: two speakers, one listener, through the edge',
     await guest.locator('[data-testid=space-page][data-role=speaker]').waitFor();
     await guest.locator('[data-testid=stage-card][data-phase=connected]').waitFor({ timeout: 20_000 });
 
-    // An anonymous listener opens the Space and plays it through the edge with hls.js (low latency).
-    await listener.goto(spaceUrl);
+    // An anonymous listener opens the Space and plays it through the edge with hls.js (low latency):
+    // LL-HLS forced with ?playback=llhls, since the live player's default where MediaSource plays
+    // Opus is the edge's CMAF stream (test/e2e/stream-playback.test.ts covers that mode).
+    await listener.goto(`${spaceUrl}?playback=llhls`);
     await listener.locator('[data-testid=space-page][data-role=none]').waitFor();
     await pressPlay(listener, 'live-player');
     const hlsSetup = await listener.evaluate(() => {

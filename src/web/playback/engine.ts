@@ -6,6 +6,7 @@ import Hls, { type ErrorData, type HlsConfig } from 'hls.js';
 import { useEffect, useRef, useState, type MutableRefObject } from 'react';
 import { LISTEN_TOKEN_HEADER } from '../../live/types.js';
 import { exposeHooks, type PlayerState } from '../testHooks.js';
+import { useMediaPlayerState } from './mediaState.js';
 
 const LIVE_CONFIG: Partial<HlsConfig> = {
   lowLatencyMode: true,
@@ -53,7 +54,7 @@ export function usePlayerEngine(mediaRef: MutableRefObject<HTMLAudioElement | nu
   const authRef = useRef(opts.onAuthError);
   authRef.current = opts.onAuthError;
   const [player, setPlayer] = useState<PlayerState>('loading');
-  const [playing, setPlaying] = useState(false);
+  const playing = useMediaPlayerState(mediaRef, setPlayer);
   const [playlistLive, setPlaylistLive] = useState<boolean | null>(null);
   const [playerError, setPlayerError] = useState<string | null>(null);
 
@@ -157,8 +158,10 @@ export function usePlayerEngine(mediaRef: MutableRefObject<HTMLAudioElement | nu
     };
 
     if (Hls.isSupported()) {
+      exposeHooks({ playbackMode: 'llhls' });
       createHls();
     } else if (media.canPlayType('application/vnd.apple.mpegurl')) {
+      exposeHooks({ playbackMode: 'native' });
       media.addEventListener('error', onNativeError);
       media.addEventListener('loadedmetadata', onNativeMetadata);
       media.src = nativeUrl();
@@ -176,26 +179,16 @@ export function usePlayerEngine(mediaRef: MutableRefObject<HTMLAudioElement | nu
       hlsRef.current = null;
       media.removeAttribute('src');
       media.load();
-      exposeHooks({ hls: null, media: null, player: null, playerKind: null, latency: null });
+      exposeHooks({
+        hls: null,
+        media: null,
+        player: null,
+        playerKind: null,
+        latency: null,
+        playbackMode: null,
+      });
     };
   }, [mediaRef, url, live, kind]);
-
-  // Media element -> player state.
-  useEffect(() => {
-    const media = mediaRef.current;
-    if (!media) return;
-    const sync = (e?: Event): void => {
-      setPlaying(!media.paused);
-      if (e?.type === 'waiting' && !media.paused) setPlayer('buffering');
-      else if (media.ended) setPlayer('ended');
-      else if (media.paused)
-        setPlayer((p) => (p === 'reconnecting' || (p === 'loading' && media.readyState < 1) ? p : 'paused'));
-      else if (e?.type === 'playing' || e?.type === 'timeupdate') setPlayer('playing');
-    };
-    const events = ['play', 'playing', 'pause', 'waiting', 'ended', 'timeupdate', 'canplay'];
-    events.forEach((ev) => media.addEventListener(ev, sync));
-    return () => events.forEach((ev) => media.removeEventListener(ev, sync));
-  }, [mediaRef]);
 
   return { hlsRef, player, playing, playlistLive, playerError };
 }
