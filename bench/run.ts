@@ -7,16 +7,17 @@
  *  2. speaker-to-speaker latency: a second WHIP speaker detects the onset in its mix-minus.
  *  3. server CPU per Space with 13 speakers (main + media engine CPU-seconds per wall second).
  *  4. event-loop delay of the HTTP process with N Spaces x 13 speakers (+1 listener per Space).
- *  5. `--phases browser` (not in the default set; needs `npm run build`): glass-to-glass latency in
- *     headless Chromium, the player in stream mode vs forced LL-HLS (bench/browser.ts).
+ *  5. browser: glass-to-glass latency in headless Chromium (Debian's /usr/bin/chromium), the web
+ *     player in stream mode vs forced LL-HLS (bench/browser.ts); builds the web app when missing.
  *
  * Everything on 127.0.0.1; load clients run in child processes; the server and all children are
  * stopped at the end, also on error or timeout. Human output on stdout (progress on stderr); with
  * --json the last stdout line is one JSON object.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync, readdirSync } from 'node:fs';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import os from 'node:os';
+import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { LlHlsListener } from '../test/support/llhls-client.js';
@@ -45,12 +46,16 @@ const { values: args } = parseArgs({
     'eld-seconds': { type: 'string', default: '15' },
     quick: { type: 'boolean', default: false },
     verbose: { type: 'boolean', default: false },
-    phases: { type: 'string', default: 'latency,cpu,eld' },
+    phases: { type: 'string', default: 'latency,browser,cpu,eld' },
   },
 });
 
 const QUICK = args.quick;
 const PHASES = new Set(args.phases.split(','));
+if (PHASES.has('browser') && !existsSync(path.join(REPO_ROOT, 'dist/web/index.html'))) {
+  process.stderr.write('bench: building the web app for the browser phase\n');
+  execFileSync('npm', ['run', 'build', '--silent'], { cwd: REPO_ROOT, stdio: 'inherit' });
+}
 const SPACES = Math.max(1, Number(args.spaces));
 const BURSTS = QUICK ? 8 : Math.max(3, Number(args.bursts));
 const CPU_SECONDS = QUICK ? 8 : Number(args['cpu-seconds']);
