@@ -136,6 +136,13 @@ describe('stream delivery through a standalone edge', () => {
     await waitFor('every crowd listener has audio', () => crowd.every((c) => c.fragments.length > 0), {
       timeoutMs: 10_000,
     });
+    // Stream listeners count like pollers of the state document: by lid, reported to the origin.
+    await waitFor('152 listeners in the published count', async () => {
+      const doc = (await (await fetch(`${edge.url}/hls/spaces/${space.id}/state.json`)).json()) as {
+        listeners: number;
+      };
+      return doc.listeners === 152;
+    });
     const many = await window();
     const edgeMetrics = await scrapeMetrics(edge.url);
     console.log(
@@ -333,5 +340,11 @@ describe('stream delivery through a standalone edge', () => {
     const done = await c.done;
     expect(done.ended).toBe(true);
     expect(c.missing()).toBe(0);
+    // A stream asked of an ended Space: 409 SPACE_NOT_LIVE (once the edge's copy of its state shows it).
+    await waitFor('409 for an ended Space', async () => {
+      const res = await fetch(streamUrl(space.id));
+      const body = (await res.json().catch(() => null)) as { error?: { code?: string } } | null;
+      return res.status === 409 && body?.error?.code === 'SPACE_NOT_LIVE';
+    });
   }, 30_000);
 });
