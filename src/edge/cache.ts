@@ -123,18 +123,8 @@ export class EdgeCache {
       return Promise.resolve({ entry: cached, outcome: 'HIT' });
     }
     if (signal?.aborted) return Promise.reject(signal.reason);
-    let flight = this.inflight.get(key);
-    let outcome: CacheOutcome;
-    if (flight) {
-      outcome = 'COLLAPSED';
-      this.collapsed++;
-    } else {
-      outcome = 'MISS';
-      this.misses++;
-      flight = this.start(key, load);
-    }
-    flight.waiters++;
-    const f = flight;
+    const { flight: f, outcome } = this.flightFor(key, load);
+    f.waiters++;
     if (!signal) return f.promise.then((entry) => ({ entry, outcome }));
     return new Promise<CacheResult>((resolve, reject) => {
       const onAbort = (): void => {
@@ -190,17 +180,7 @@ export class EdgeCache {
       cb(null, { entry: cached, outcome: 'HIT' });
       return noop;
     }
-    let flight = this.inflight.get(key);
-    let outcome: CacheOutcome;
-    if (flight) {
-      outcome = 'COLLAPSED';
-      this.collapsed++;
-    } else {
-      outcome = 'MISS';
-      this.misses++;
-      flight = this.start(key, load);
-    }
-    const f = flight;
+    const { flight: f, outcome } = this.flightFor(key, load);
     f.waiters++;
     if (!f.callbacks) {
       const callbacks = new Map<JoinCallback, CacheOutcome>();
@@ -268,6 +248,20 @@ export class EdgeCache {
     if (status >= 400) return Math.min(this.negativeTtlMs, maxAgeMs ?? this.negativeTtlMs);
     if (maxAgeMs !== undefined) return maxAgeMs;
     return cc.immutable ? this.immutableTtlMs : 0;
+  }
+
+  /** The load in flight for `key` (COLLAPSED), or a new one (MISS). */
+  private flightFor(
+    key: string,
+    load: (signal: AbortSignal) => Promise<CacheInput>,
+  ): { flight: Flight; outcome: CacheOutcome } {
+    const flight = this.inflight.get(key);
+    if (flight) {
+      this.collapsed++;
+      return { flight, outcome: 'COLLAPSED' };
+    }
+    this.misses++;
+    return { flight: this.start(key, load), outcome: 'MISS' };
   }
 
   private start(key: string, load: (signal: AbortSignal) => Promise<CacheInput>): Flight {

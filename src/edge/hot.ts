@@ -11,16 +11,15 @@
  * with a per-listener abort signal, sharing one origin load (EdgeCache).
  */
 import { randomBytes } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
-import type { Duplex } from 'node:stream';
 import { Counter, Gauge, register as defaultRegistry, type Registry } from 'prom-client';
-import { isTribuneError, TribuneError, type ErrorCode } from '../errors.js';
+import { isTribuneError, TribuneError } from '../errors.js';
 import { isSignedIn, ListenAccess } from '../live/edge-access.js';
 import type { EdgeLive } from '../live/edge-live.js';
 import { LISTEN_TOKEN_HEADER } from '../live/types.js';
 import type { CacheEntry, CacheInput, EdgeCache } from './cache.js';
-import type { OriginLoader } from './origin-loader.js';
+import { fetchCacheInput, type OriginLoader } from './origin-loader.js';
 import {
   LID_RE,
   parseClipPath,
@@ -31,7 +30,7 @@ import {
   STATE_FILE,
   STREAM_FILE,
 } from './paths.js';
-import { installRawFront, RawResponse, type RawRequest } from './raw-http.js';
+import { RawResponse, type RawRequest } from './raw-http.js';
 import { capSendBuffer } from './sndbuf.js';
 import { StreamFeeds } from './stream-feed.js';
 import { StreamHub, type StreamHubOptions, type StreamListener } from './stream-hub.js';
@@ -112,24 +111,6 @@ function prepareError(err: TribuneError, cors: boolean, extra: string[] = []): P
   return { status: err.status, headers, body };
 }
 
-/** Maps the errors Node's HTTP parser raises to Tribune's shape (fastify `clientErrorHandler`). */
-export function clientErrorResponse(err: { code?: string }): Buffer {
-  const code: ErrorCode =
-    err.code === 'HPE_HEADER_OVERFLOW'
-      ? 'HEADERS_TOO_LARGE'
-      : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
-        ? 'REQUEST_TIMEOUT'
-        : err.code === 'HPE_URI_TOO_LONG'
-          ? 'URI_TOO_LONG'
-          : 'BAD_REQUEST';
-  const e = new TribuneError(code);
-  const body = JSON.stringify(e.toJSON());
-  return Buffer.from(
-    `HTTP/1.1 ${e.status} ${code.replace(/_/g, ' ')}\r\ncontent-type: ${CONTENT_JSON}\r\n` +
-      `cache-control: no-store\r\nconnection: close\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
-  );
-}
-
 /** Counters kept as plain numbers on the hot path and read by prom-client at scrape time. */
 function scrapeCounter(registry: Registry, name: string, help: string, read: () => number): void {
   const existing = registry.getSingleMetric(name);
@@ -181,16 +162,8 @@ export function createEdgeHandler(opts: EdgeHandlerOptions): EdgeHandler {
 
   const hub = new StreamHub(opts.stream);
   const sendBufferBytes = opts.stream?.sendBufferBytes ?? 4096;
-  const loadOrigin = async (path: string, signal: AbortSignal): Promise<CacheInput> => {
-    const r = await loader.fetch(path, signal);
-    return {
-      status: r.status,
-      contentType: r.headers.contentType,
-      cacheControl: r.headers.cacheControl,
-      access: r.headers.access,
-      body: r.body,
-    };
-  };
+  const loadOrigin = (path: string, signal: AbortSignal): Promise<CacheInput> =>
+    fetchCacheInput(loader, path, signal);
   const feeds = new StreamFeeds({
     hub,
     cached: async (key, signal) =>
@@ -611,52 +584,4 @@ export function createEdgeHandler(opts: EdgeHandlerOptions): EdgeHandler {
       for (const id of hub.activeSpaces()) hub.end(id);
     },
   };
-}
-
-/** Slowloris guards of servers listeners reach: headers within 10 s, checked every second. */
-export const HEADERS_TIMEOUT_MS = 10_000;
-
-/**
- * A fastify `serverFactory`: a node:http server whose request callback tries the listener hot
- * path first, then fastify. Headers must arrive within HEADERS_TIMEOUT_MS (slowloris), checked
- * every second.
- */
-export function listenerServerFactory(
-  hot: EdgeHandler | (() => EdgeHandler | undefined),
-): (handler: (req: IncomingMessage, res: ServerResponse) => void) => Server {
-  const get = typeof hot === 'function' ? hot : () => hot;
-  return (handler) => {
-    const server = createServer({ connectionsCheckingInterval: 1000 }, (req, res) => {
-      if (!get()?.handle(req, res)) handler(req, res);
-    });
-    server.headersTimeout = HEADERS_TIMEOUT_MS;
-    server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
-    server.requestTimeout = 30_000;
-    // Listener GETs are read and answered by the raw front (raw-http.ts); the rest goes to Node.
-    installRawFront(server, {
-      handle: (req, res) => {
-        const h = get();
-        if (h) h.handle(req, res);
-        else res.writeHead(404, ['content-type', CONTENT_JSON]).end(notFoundBody);
-      },
-      headersTimeoutMs: HEADERS_TIMEOUT_MS,
-      keepAliveTimeoutMs: KEEP_ALIVE_TIMEOUT_MS,
-      timeoutResponse: () => clientErrorResponse({ code: 'ERR_HTTP_REQUEST_TIMEOUT' }),
-    });
-    return server;
-  };
-}
-
-/** fastify's default: longer than common load balancers' idle timeouts. */
-const KEEP_ALIVE_TIMEOUT_MS = 72_000;
-const notFoundBody = Buffer.from(JSON.stringify(new TribuneError('NOT_FOUND').toJSON()));
-
-/** fastify `clientErrorHandler`: Node's parser errors (bad request line, huge headers, header timeout) in Tribune's shape. */
-export function tribuneClientErrorHandler(err: Error & { code?: string }, socket: Duplex): void {
-  if (socket.destroyed) return;
-  if (err.code === 'ECONNRESET' || !socket.writable) {
-    socket.destroy();
-    return;
-  }
-  socket.end(clientErrorResponse(err));
 }

@@ -192,3 +192,19 @@ function headerValue(v: string | string[] | undefined): string | undefined {
   if (v === undefined) return undefined;
   return Array.isArray(v) ? v.join(', ') : v;
 }
+
+/** One origin GET as what the edge cache stores (status, the headers it keeps, the body). */
+export async function fetchCacheInput(
+  loader: OriginLoader,
+  path: string,
+  signal: AbortSignal,
+): Promise<{ status: number; contentType?: string; cacheControl?: string; access?: string; body: Buffer }> {
+  const res = await loader.fetch(path, signal);
+  return {
+    status: res.status,
+    contentType: res.headers.contentType,
+    cacheControl: res.headers.cacheControl,
+    access: res.headers.access,
+    body: res.body,
+  };
+}

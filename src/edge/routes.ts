@@ -15,7 +15,7 @@ import { toTribuneError } from '../live/http.js';
 import { isReactionEmoji, LISTEN_TOKEN_HEADER } from '../live/types.js';
 import type { CacheEntry, EdgeCache } from './cache.js';
 import type { EdgeHandler } from './hot.js';
-import type { OriginLoader } from './origin-loader.js';
+import { fetchCacheInput, type OriginLoader } from './origin-loader.js';
 import { LID_RE, LIVE_POST_BODY_LIMIT, SPACE_ID_RE, STATE_FILE } from './paths.js';
 
 export interface EdgeRoutesOptions {
@@ -197,8 +197,9 @@ export function edgeRoutes(opts: EdgeRoutesOptions): FastifyPluginAsync {
         let entry: CacheEntry;
         try {
           const key = `${id}/${STATE_FILE}`;
-          entry = (await cache.get(key, (signal) => loadFromOrigin(loader, `${originPrefix}/${key}`, signal)))
-            .entry;
+          entry = (
+            await cache.get(key, (signal) => fetchCacheInput(loader, `${originPrefix}/${key}`, signal))
+          ).entry;
         } catch (err) {
           if (isTribuneError(err)) return sendError(reply, err);
           request.log.error({ err }, 'edge load failed');
@@ -218,16 +219,5 @@ export function edgeRoutes(opts: EdgeRoutesOptions): FastifyPluginAsync {
         return done(reply, 202).send({ accepted: true });
       });
     });
-  };
-}
-
-async function loadFromOrigin(loader: OriginLoader, path: string, signal: AbortSignal) {
-  const res = await loader.fetch(path, signal);
-  return {
-    status: res.status,
-    contentType: res.headers.contentType,
-    cacheControl: res.headers.cacheControl,
-    access: res.headers.access,
-    body: res.body,
   };
 }

@@ -10,12 +10,8 @@ import { TribuneError } from '../errors.js';
 import { toTribuneError } from '../live/http.js';
 import { createEdgeLive, type EdgeLive, type EdgeLiveOptions } from '../live/edge-live.js';
 import { EdgeCache } from './cache.js';
-import {
-  createEdgeHandler,
-  listenerServerFactory,
-  tribuneClientErrorHandler,
-  type EdgeHandler,
-} from './hot.js';
+import { createEdgeHandler, type EdgeHandler } from './hot.js';
+import { listenerServerFactory, tribuneClientErrorHandler } from './http-server.js';
 import type { StreamHubOptions } from './stream-hub.js';
 import { LISTEN_BACKLOG, openFilesWarning } from './limits.js';
 import { HttpOriginLoader, type OriginLoader } from './origin-loader.js';

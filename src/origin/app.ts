@@ -15,12 +15,8 @@ import { createAppShell } from '../edge/app-shell.js';
 import { EdgeCache } from '../edge/cache.js';
 import { LISTEN_BACKLOG } from '../edge/limits.js';
 import { HttpOriginLoader, type OriginLoader } from '../edge/origin-loader.js';
-import {
-  createEdgeHandler,
-  listenerServerFactory,
-  tribuneClientErrorHandler,
-  type EdgeHandler,
-} from '../edge/hot.js';
+import { createEdgeHandler, type EdgeHandler } from '../edge/hot.js';
+import { listenerServerFactory, tribuneClientErrorHandler } from '../edge/http-server.js';
 import { edgeRoutes } from '../edge/routes.js';
 import { isTribuneError, TribuneError } from '../errors.js';
 import { hlsOriginRoutes } from '../hls/routes.js';
