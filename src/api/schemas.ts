@@ -194,6 +194,8 @@ export const ClipView = Type.Object({
   playbackUrl: Type.String(),
   /** Page to share: /clip/:id */
   shareUrl: Type.String(),
+  /** A listen token for the edges when the clip's Space requires sign-in (else null). */
+  token: Nullable(Type.String()),
 });
 export type ClipView = Static<typeof ClipView>;
 

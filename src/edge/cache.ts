@@ -18,6 +18,8 @@ export interface CacheInput {
   cacheControl?: string;
   /** The origin's `x-tribune-access` header (`signed-in` = listeners need a listen token). */
   access?: string;
+  /** The origin's `x-tribune-space` header (the Space a clip belongs to). */
+  space?: string;
   body: Buffer;
 }
 
@@ -27,6 +29,8 @@ export interface CacheEntry {
   readonly cacheControl: string | undefined;
   /** The origin's `x-tribune-access` header, kept so cache HITs are access-checked too. */
   readonly access: string | undefined;
+  /** The origin's `x-tribune-space` header, kept so cached clips of sign-in Spaces are checked. */
+  readonly space?: string;
   readonly body: Buffer;
   /** Clock time the load finished (used for the Age header). */
   readonly storedAt: number;
@@ -276,6 +280,7 @@ export class EdgeCache {
           contentType: input.contentType,
           cacheControl: input.cacheControl,
           access: input.access,
+          space: input.space,
           body: input.body,
           storedAt,
           expiresAt: storedAt + this.ttlFor(input.status, input.cacheControl),

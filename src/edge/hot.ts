@@ -424,13 +424,33 @@ export function createEdgeHandler(opts: EdgeHandlerOptions): EdgeHandler {
     return true;
   };
 
-  const clipObject = (res: HotResponse, clipId: string, file: string): true => {
+  /**
+   * A clip carries its Space's rule: the origin labels clips of Spaces that require sign-in with
+   * `x-tribune-access: signed-in` and `x-tribune-space`, and they then need a listen token of that
+   * Space on every request (cache HITs included), and are served `private`.
+   */
+  const clipObject = (
+    req: HotRequest,
+    res: HotResponse,
+    clipId: string,
+    file: string,
+    rawQuery: string,
+  ): true => {
     const parsed = parseClipPath(clipId, file);
     if (!parsed.ok) return reject(res, parsed.error);
     const key = `clip:${parsed.id}/${parsed.file}`;
-    lookup(res, key, `${clipsPrefix}/${parsed.id}/${parsed.file}`, (loaded) =>
-      sendEntry(res, loaded.entry, loaded.outcome, false),
-    );
+    lookup(res, key, `${clipsPrefix}/${parsed.id}/${parsed.file}`, (loaded) => {
+      const signedIn = isSignedIn(loaded.entry.access);
+      if (signedIn) {
+        const token = tokenOf(req, rawQuery);
+        const space = loaded.entry.space;
+        if (!space || token === undefined || !access.check(space, token, liveNow()).ok) {
+          unauthorized(res);
+          return;
+        }
+      }
+      sendEntry(res, loaded.entry, loaded.outcome, signedIn);
+    });
     return true;
   };
 
@@ -569,7 +589,7 @@ export function createEdgeHandler(opts: EdgeHandlerOptions): EdgeHandler {
       const rest = path.slice(PREFIX_CLIPS.length);
       const slash = rest.indexOf('/');
       if (slash <= 0) return reject(res, new TribuneError('NOT_FOUND', 'no such clip file'));
-      return clipObject(res, rest.slice(0, slash), rest.slice(slash + 1));
+      return clipObject(req, res, rest.slice(0, slash), rest.slice(slash + 1), rawQuery);
     }
     return reject(res, new TribuneError('NOT_FOUND'));
   };

@@ -19,7 +19,7 @@ import { TribuneError } from '../errors.js';
 export interface OriginResponse {
   status: number;
   /** `access`: the origin's `x-tribune-access` header (Spaces that need a listen token). */
-  headers: { contentType?: string; cacheControl?: string; access?: string };
+  headers: { contentType?: string; cacheControl?: string; access?: string; space?: string };
   body: Buffer;
 }
 
@@ -176,6 +176,7 @@ export class HttpOriginLoader implements OriginLoader {
               contentType: headerValue(res.headers['content-type']),
               cacheControl: headerValue(res.headers['cache-control']),
               access: headerValue(res.headers['x-tribune-access']),
+              space: headerValue(res.headers['x-tribune-space']),
             },
             body,
           });
@@ -198,13 +199,21 @@ export async function fetchCacheInput(
   loader: OriginLoader,
   path: string,
   signal: AbortSignal,
-): Promise<{ status: number; contentType?: string; cacheControl?: string; access?: string; body: Buffer }> {
+): Promise<{
+  status: number;
+  contentType?: string;
+  cacheControl?: string;
+  access?: string;
+  space?: string;
+  body: Buffer;
+}> {
   const res = await loader.fetch(path, signal);
   return {
     status: res.status,
     contentType: res.headers.contentType,
     cacheControl: res.headers.cacheControl,
     access: res.headers.access,
+    space: res.headers.space,
     body: res.body,
   };
 }

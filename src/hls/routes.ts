@@ -17,7 +17,16 @@ export interface HlsOriginRoutesOptions {
    * `x-tribune-access: signed-in`, so an edge in front knows to require a listen token. Default: public.
    */
   accessFor?: (spaceId: string) => HlsAccess | Promise<HlsAccess>;
+  /**
+   * The Space of a clip and who may listen to it. A clip of a Space that requires sign-in is served
+   * with `x-tribune-access: signed-in` and `x-tribune-space: <its Space>`, so edges ask for a listen
+   * token of that Space. Default: clips are public.
+   */
+  clipSpace?: (clipId: string) => Promise<{ spaceId: string; access: HlsAccess } | undefined>;
 }
+
+/** Response header naming the Space a clip belongs to (with x-tribune-access: signed-in). */
+export const SPACE_HEADER = 'x-tribune-space';
 
 /** Response header naming a Space that needs a signed-in listener (absent for public Spaces). */
 export const ACCESS_HEADER = 'x-tribune-access';
@@ -192,6 +201,11 @@ export function hlsOriginRoutes(opts: HlsOriginRoutesOptions): FastifyPluginAsyn
       async (req: FastifyRequest, reply: FastifyReply): Promise<unknown> => {
         try {
           const params = req.params as ClipParams;
+          if (opts.clipSpace && SPACE_ID.test(params.clipId)) {
+            const info = await opts.clipSpace(params.clipId);
+            if (info?.access === 'signed-in')
+              reply.header(ACCESS_HEADER, 'signed-in').header(SPACE_HEADER, info.spaceId);
+          }
           const body = await clipFile(params.clipId, rel(params));
           return await reply.type(type).header('cache-control', CACHE_IMMUTABLE).send(body);
         } catch (err) {

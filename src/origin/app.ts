@@ -237,6 +237,10 @@ export async function createOrigin(
         hlsOriginRoutes({
           lookup: (id: string) => registry.store(id),
           clipDir: (id: string) => svc.replays.clipDir(id),
+          clipSpace: async (clipId: string) => {
+            const c = await storage.clipById(clipId);
+            return c ? { spaceId: c.spaceId, access: svc.accessFor(c.spaceId) } : undefined;
+          },
           accessFor,
         }),
       );

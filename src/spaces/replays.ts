@@ -70,13 +70,24 @@ export class ReplayService {
       ...cut,
       createdAt: new Date(this.svc.now()).toISOString(),
     });
-    return this.clip(clipId);
+    return this.clip(clipId, user);
   }
 
-  async clip(clipId: string): Promise<ClipView> {
+  /**
+   * A clip carries its Space's rule: when the Space requires sign-in, only signed-in listeners who
+   * were not removed from it get the clip, with a listen token for the edges (which refuse the
+   * clip's media without one).
+   */
+  async clip(clipId: string, user: UserRecord | null): Promise<ClipView> {
     const c = await this.svc.storage.clipById(clipId);
     if (!c) throw new TribuneError('CLIP_NOT_FOUND');
     const s = await this.svc.storage.spaceById(c.spaceId);
+    let token: string | null = null;
+    if (s?.requireSignIn) {
+      if (!user) throw new TribuneError('SIGN_IN_REQUIRED');
+      if ((await this.svc.storage.member(c.spaceId, user.id))?.blocked) throw new TribuneError('BLOCKED');
+      token = this.svc.listenToken(c.spaceId, user);
+    }
     return {
       id: c.id,
       spaceId: c.spaceId,
@@ -86,6 +97,7 @@ export class ReplayService {
       createdAt: c.createdAt,
       playbackUrl: `${this.svc.edgeBase}/clips/${c.id}/clip.m3u8`,
       shareUrl: `/clip/${c.id}`,
+      token,
     };
   }
 

@@ -388,7 +388,7 @@ export const spaceRoutes =
     app.get(
       '/clips/:id',
       { schema: { tags: t3, summary: 'A clip', params: IdParams, response: { 200: ClipView, ...errors } } },
-      async (req) => svc.replays.clip(req.params.id),
+      async (req) => svc.replays.clip(req.params.id, userOf(req)),
     );
 
     // ------------------------------------------------------------ notifications

@@ -344,6 +344,12 @@ export class SpaceService extends EventEmitter<ServiceEvents> {
 
   // ------------------------------------------------------------------ grants
 
+  /** A 6-hour listen token for the edges (`u`: the signed-in listener, if any). */
+  listenToken(spaceId: string, user: UserRecord | null): string {
+    const i = Math.floor(this.now() / 1000);
+    return this.tokens.sign({ s: spaceId, r: 'listen', u: user?.id, i, e: i + LISTEN_TOKEN_SEC });
+  }
+
   /** A listen grant; a token for the edge when the Space requires sign-in or the listener is signed in. */
   async listen(id: string, user: UserRecord | null): Promise<ListenGrant> {
     const s = await this.space(id);

@@ -1,5 +1,5 @@
 import { useEffect, useState } from 'react';
-import { client, spacePath, toApiError, type ApiError, type ClipView } from '../api.js';
+import { client, signInPath, spacePath, toApiError, type ApiError, type ClipView } from '../api.js';
 import { CopyField, ErrorBox, formatAgo, SmallButton } from '../components.js';
 import { absoluteUrl } from '../api.js';
 import { VodPlayer } from '../players.js';
@@ -30,6 +30,17 @@ export function ClipPage({ id }: { id: string }) {
       stopped = true;
     };
   }, [id, attempt]);
+
+  if (error && !clip && error.code === 'SIGN_IN_REQUIRED')
+    return (
+      <div className="page narrow" data-testid="clip-signin">
+        <ErrorBox error={error} title="Sign in to play this clip">
+          <Link className="btn btn-small" to={signInPath(`/clip/${id}`)}>
+            Sign in
+          </Link>
+        </ErrorBox>
+      </div>
+    );
 
   if (error && !clip)
     return (
@@ -70,7 +81,7 @@ export function ClipPage({ id }: { id: string }) {
       </header>
       <VodPlayer
         url={clip.playbackUrl}
-        token={null}
+        token={clip.token}
         kind="clip"
         title={`A moment from “${clip.spaceTitle}”`}
       />
