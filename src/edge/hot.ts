@@ -205,6 +205,12 @@ export function createEdgeHandler(opts: EdgeHandlerOptions): EdgeHandler {
     'Stream listeners cut for falling behind',
     () => hub.stats().cut,
   );
+  scrapeCounter(
+    registry,
+    'tribune_edge_stream_skipped_parts_total',
+    'Parts a stream feed skipped to stay at the live edge after falling behind (an overloaded edge)',
+    () => feeds.skipped,
+  );
 
   // Stream listeners count as listeners like pollers of the state document (same window, by lid).
   const countTimer = live

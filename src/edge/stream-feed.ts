@@ -45,6 +45,10 @@ export function parseLivePlaylist(text: string): LivePlaylistInfo {
 export const partAfter = (a: PartRef, b: PartRef): boolean =>
   a.msn > b.msn || (a.msn === b.msn && a.part > b.part);
 
+/** Whether `a` can be the part right after `b` (the next part, or the first of the next segment). */
+export const follows = (a: PartRef, b: PartRef): boolean =>
+  (a.msn === b.msn && a.part === b.part + 1) || (a.msn === b.msn + 1 && a.part === 0);
+
 export interface StreamFeedsOptions {
   hub: StreamHub;
   /** Through the edge cache (collapsed, shared with LL-HLS players). `key` is `<id>/<file>[?query]`. */
@@ -64,6 +68,8 @@ class FeedEnd extends Error {}
 export class StreamFeeds {
   private readonly running = new Map<string, AbortController>();
   private closed = false;
+  /** Parts never delivered because a feed fell behind the origin's playlist window. */
+  skipped = 0;
 
   constructor(private readonly opts: StreamFeedsOptions) {}
 
@@ -119,26 +125,28 @@ export class StreamFeeds {
           info = parseLivePlaylist(body(entry, 'playlist').toString('latin1'));
         }
         const fresh = info.parts.filter((p) => !last || partAfter(p, last));
-        if (
-          last &&
-          fresh.length > 0 &&
-          info.parts.length > 0 &&
-          partAfter(info.parts[0], last) &&
-          last.part >= 0
-        )
-          // We fell out of the playlist's window: start again at its newest part.
+        const first = info.parts[0];
+        if (last && fresh.length > 1 && first && partAfter(first, last) && !follows(first, last)) {
+          // The feed fell behind the playlist's window (an overloaded edge): parts were lost;
+          // go on from the newest rather than fall further behind.
+          this.skipped += fresh.length - 1;
           fresh.splice(0, fresh.length - 1);
+        }
+        let gone = false;
         for (const p of fresh) {
           const part = await this.opts.cached(`${spaceId}/part/${p.msn}.${p.part}.m4s`, signal);
           if (part.status === 404) {
-            next = undefined; // gone from the window: restart at the live edge
-            last = undefined;
+            gone = true; // left the window before we got it: start again from a fresh playlist
             break;
           }
           hub.setInit(spaceId, init);
           hub.push(spaceId, body(part, 'part'));
           this.opts.onPart?.(spaceId);
           last = p;
+        }
+        if (gone) {
+          next = undefined;
+          continue;
         }
         if (info.ended) throw new FeedEnd('ended');
         next = info.hint ?? (last ? { msn: last.msn, part: last.part + 1 } : undefined);

@@ -131,6 +131,29 @@ describe('stream feed', () => {
     feeds.close();
   });
 
+  it('skips to the newest part when it fell behind the playlist window, and counts what it skipped', async () => {
+    const origin = new FakeOrigin();
+    origin.produce(2); // 0.0 0.1
+    const hub = new StreamHub();
+    const feeds = new StreamFeeds({
+      hub,
+      cached: (k, s) => origin.get(k, s),
+      direct: (k, s) => origin.get(k, s),
+    });
+    const sink = new Sink();
+    hub.join('s', { sink, address: 'a', lid: 'lid-00000003', userId: undefined });
+    feeds.ensure('s');
+    await until(() => sink.data === 'I[0.1]');
+    origin.produce(10); // 0.2 .. 3.2 at once; the playlist lists only the last 6 (2.0 .. 3.2)
+    await until(() => sink.data.endsWith('[3.2]'));
+    expect(sink.data).toBe('I[0.1][3.2]');
+    expect(feeds.skipped).toBe(5);
+    origin.produce(1);
+    await until(() => sink.data.endsWith('[4.0]'));
+    expect(sink.data).toBe('I[0.1][3.2][4.0]');
+    feeds.close();
+  });
+
   it('stops following when the last listener leaves', async () => {
     const origin = new FakeOrigin();
     origin.produce(2);
