@@ -102,7 +102,7 @@ export class StageSession {
   }
 
   /** Stops publishing at once: DELETE the WHIP session, close the peer, release the microphone. */
-  async close(opts: { keepalive?: boolean } = {}): Promise<void> {
+  async close(opts: { keepalive?: boolean; serverClosed?: boolean } = {}): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     this.wake?.();
@@ -307,6 +307,10 @@ export function useStage(spaceId: string, active: boolean, muted: boolean) {
   const sessionRef = useRef<StageSession | null>(null);
   const mutedRef = useRef(muted);
   mutedRef.current = muted;
+  // False once the role or the Space's state took the page off stage: the server has closed the
+  // WHIP session itself by then, so leaving must not DELETE it again.
+  const activeRef = useRef(active);
+  activeRef.current = active;
 
   useEffect(() => {
     exposeHooks({ onStage: active });
@@ -324,7 +328,7 @@ export function useStage(spaceId: string, active: boolean, muted: boolean) {
     return () => {
       window.removeEventListener('pagehide', onPageHide);
       sessionRef.current = null;
-      void session.close();
+      void session.close({ serverClosed: !activeRef.current });
       exposeHooks({ onStage: false });
     };
   }, [spaceId, active]);

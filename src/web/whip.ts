@@ -188,9 +188,11 @@ export class WhipClient {
 
   /**
    * Leaves at once: closes the peer connection and the mix-minus, then DELETEs the WHIP resource
-   * with the same bearer (the server may be gone: that must not delay leaving).
+   * with the same bearer (the server may be gone: that must not delay leaving). `serverClosed`:
+   * the server already ended the session (removed, demoted, left the stage, Space ended), so there
+   * is nothing to delete (a DELETE would only earn a 404).
    */
-  async close(opts: { keepalive?: boolean } = {}): Promise<void> {
+  async close(opts: { keepalive?: boolean; serverClosed?: boolean } = {}): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     this.pc.close();
@@ -198,6 +200,7 @@ export class WhipClient {
     this.audioEl.srcObject = null;
     this.audioEl.remove();
     this.setState('closed');
-    await this.deleteResource(opts.keepalive);
+    if (opts.serverClosed) this.resourceUrl = null;
+    else await this.deleteResource(opts.keepalive);
   }
 }

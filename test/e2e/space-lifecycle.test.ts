@@ -38,6 +38,7 @@ describe('Space lifecycle in Chromium: schedule, start, request, mute, remove, r
   let speakerClient: TribuneClient;
   let host: Page;
   let speaker: Page;
+  const whipErrors: string[] = [];
   /** Three listeners, each its own context (its own listener id): l1 taps the audio. */
   let l1: Page;
   let l2: Page;
@@ -69,6 +70,12 @@ describe('Space lifecycle in Chromium: schedule, start, request, mute, remove, r
     const speakerCtx = await newContext(b2);
     await addSessionCookies(speakerCtx, server.url, speakerClient);
     speaker = await speakerCtx.newPage();
+    // Leaving the stage must not ask the server for what it has already closed (a 404 on the way out).
+    for (const p of [host, speaker])
+      p.on('response', (r) => {
+        if (new URL(r.url()).pathname.startsWith('/whip/') && r.status() >= 400)
+          whipErrors.push(`${r.request().method()} ${r.url()} -> ${r.status()}`);
+      });
     l2ctx = await newContext(b1);
     [l1, l2, l3] = await Promise.all([
       newContext(b1).then((c) => c.newPage()),
@@ -253,6 +260,8 @@ describe('Space lifecycle in Chromium: schedule, start, request, mute, remove, r
     expect(replayTap.at(-1)!.ct! - replayTap[0]!.ct!).toBeGreaterThan(1);
     await expect(l1.getByTestId('replay-player').getAttribute('data-state')).resolves.toBe('playing');
     step('replayed');
+    // Removal and the end closed both WHIP sessions on the server: no DELETE got a 404.
+    expect(whipErrors).toEqual([]);
     console.log(`e2e lifecycle: ${steps.join(', ')}`);
   }, 170_000);
 });
