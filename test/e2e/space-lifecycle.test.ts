@@ -188,7 +188,11 @@ describe('Space lifecycle in Chromium: schedule, start, request, mute, remove, r
     step('muted');
 
     // ---- 5. The host removes them: off stage, and gone from everyone's stage.
+    // Remove blocks them too, so it asks first (as End and Make host do); nothing happens until confirmed.
     await memberRow.getByTestId('member-remove').click();
+    await memberRow.getByTestId('member-remove-confirm').waitFor();
+    expect(await speaker.getByTestId('blocked').count()).toBe(0);
+    await memberRow.getByTestId('member-remove-confirm').click();
     await speaker.getByTestId('blocked').waitFor({ timeout: 10_000 });
     expect(await speaker.getByTestId('stage-card').count()).toBe(0);
     await speaker.waitForFunction(() => window.__tribune?.onStage === false && !window.__tribune?.publishing);

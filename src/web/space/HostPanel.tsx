@@ -281,16 +281,16 @@ export function HostPanel({
                     >
                       Move to listeners
                     </button>
-                    <button
-                      type="button"
+                    <ConfirmButton
+                      label="Remove"
+                      question={`Remove @${h} from this Space? They cannot come back to it.`}
+                      confirmLabel="Remove"
+                      onConfirm={() => act(() => client.remove(id, m.user.id))}
+                      testId="member-remove"
+                      handle={h}
                       className="btn btn-small btn-danger"
                       disabled={b}
-                      onClick={() => act(() => client.remove(id, m.user.id))}
-                      data-testid="member-remove"
-                      data-handle={h}
-                    >
-                      Remove
-                    </button>
+                    />
                     {isHost && (
                       <ConfirmButton
                         label="Make host"
