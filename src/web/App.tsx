@@ -228,7 +228,10 @@ function Header() {
             className="btn btn-primary btn-small"
             data-testid="start-space"
           >
-            <span aria-hidden="true">+</span> Start<span className="hide-xs">&nbsp;a Space</span>
+            <span aria-hidden="true">+</span>
+            <span>
+              Start<span className="hide-xs"> a Space</span>
+            </span>
           </Link>
         )}
         {user && <Notifications />}

@@ -125,6 +125,18 @@ export function ReactionFloats({ floats }: { floats: Float[] }) {
   );
 }
 
+/** What a screen reader says for each reaction (the emoji themselves are hidden from it). */
+const REACTION_NAMES: Record<string, string> = {
+  '👏': 'clapping',
+  '❤️': 'heart',
+  '😂': 'laughing',
+  '🔥': 'fire',
+  '💯': 'hundred',
+  '🙌': 'raised hands',
+  '🎉': 'party',
+  '🤔': 'thinking',
+};
+
 export function ReactionCounts({ totals }: { totals: Record<string, number> }) {
   const entries = REACTION_EMOJI.filter((e) => (totals[e] ?? 0) > 0);
   return (
@@ -140,7 +152,8 @@ export function ReactionCounts({ totals }: { totals: Record<string, number> }) {
             data-emoji={e}
             data-count={totals[e]}
           >
-            <span aria-hidden="true">{e}</span> {totals[e]}
+            <span aria-hidden="true">{e}</span> <span className="sr-only">{REACTION_NAMES[e]}:</span>{' '}
+            {totals[e]}
           </span>
         ))
       )}
@@ -191,7 +204,7 @@ export function ReactionBar({
             onClick={() => react(e)}
             data-testid="reaction-button"
             data-emoji={e}
-            aria-label={`React ${e}`}
+            aria-label={`React ${REACTION_NAMES[e] ?? e}`}
           >
             {e}
           </button>
