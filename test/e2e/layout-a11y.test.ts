@@ -53,6 +53,25 @@ describe('layout and accessible names', () => {
     await ctx.close();
   }, 60_000);
 
+  it('reads out who on stage is speaking or muted', async () => {
+    await space.hostClient.muteSelf(space.id, true);
+    const ctx = await newContext(browser);
+    const page = await ctx.newPage();
+    await page.goto(`${server.url}/s/${space.id}?playback=llhls`);
+    const tile = page.locator('[data-testid=speaker-tile][data-role=host]');
+    await page
+      .locator('[data-testid=speaker-tile][data-role=host][data-muted=true]')
+      .waitFor({ timeout: 15_000 });
+    const text = (await tile.textContent())?.replace(/\s+/g, ' ').trim() ?? '';
+    expect(text).toMatch(/, not speaking, muted$/);
+    await space.hostClient.muteSelf(space.id, false);
+    await page
+      .locator('[data-testid=speaker-tile][data-role=host][data-muted=false]')
+      .waitFor({ timeout: 15_000 });
+    expect((await tile.textContent())?.replace(/\s+/g, ' ').trim()).toMatch(/, not speaking$/);
+    await ctx.close();
+  }, 60_000);
+
   it('reads "Start a Space" with single spaces on a desktop', async () => {
     const ctx = await newContext(browser);
     const page = await ctx.newPage();

@@ -48,7 +48,7 @@ export function SpeakerGrid({
                 size="lg"
               />
               {s.muted && (
-                <span className="muted-badge" aria-label="muted" title="Muted">
+                <span className="muted-badge" aria-hidden="true" title="Muted">
                   <MicIcon off />
                 </span>
               )}
@@ -59,6 +59,11 @@ export function SpeakerGrid({
             </span>
             <span className={`speaker-role role-${s.role}`}>
               {s.connected ? ROLE_LABEL[s.role] : 'Connecting…'}
+            </span>
+            {/* What the picture shows, for screen readers: "Hannah, Host, speaking" / ", muted". */}
+            <span className="sr-only" data-testid="speaker-state">
+              , {speaking ? 'speaking' : 'not speaking'}
+              {s.muted ? ', muted' : ''}
             </span>
           </li>
         );
