@@ -5,8 +5,14 @@
  */
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchChromium, newContext } from '../support/browser.js';
-import { createSpace, startTribune, type TestSpace, type TribuneHandle } from '../support/server.js';
+import { addSessionCookies, launchChromium, newContext } from '../support/browser.js';
+import {
+  createSpace,
+  signedInClient,
+  startTribune,
+  type TestSpace,
+  type TribuneHandle,
+} from '../support/server.js';
 
 describe('layout and accessible names', () => {
   let server: TribuneHandle;
@@ -70,6 +76,29 @@ describe('layout and accessible names', () => {
       .waitFor({ timeout: 15_000 });
     expect((await tile.textContent())?.replace(/\s+/g, ' ').trim()).toMatch(/, not speaking$/);
     await ctx.close();
+  }, 60_000);
+
+  it('shows your own name on your stage tile whole, on a desktop and on a phone', async () => {
+    const hannah = await signedInClient(server.url, 'Hannah Host');
+    const mine = await hannah.createSpace({ title: 'Names' });
+    for (const viewport of [
+      { width: 1280, height: 800 },
+      { width: 390, height: 844 },
+    ]) {
+      const ctx = await newContext(browser);
+      await addSessionCookies(ctx, server.url, hannah);
+      const page = await ctx.newPage();
+      await page.setViewportSize(viewport);
+      await page.goto(`${server.url}/s/${mine.id}`);
+      const name = page.locator('[data-testid=speaker-tile][data-role=host] .speaker-name');
+      await name.waitFor({ timeout: 15_000 });
+      await expect.poll(() => name.textContent()).toBe('Hannah Host (you)');
+      const fits = await name.evaluate(
+        (el) => el.scrollWidth <= el.clientWidth + 1 && el.scrollHeight <= el.clientHeight + 1,
+      );
+      expect(fits, `name cut at ${viewport.width} px`).toBe(true);
+      await ctx.close();
+    }
   }, 60_000);
 
   it('reads "Start a Space" with single spaces on a desktop', async () => {
