@@ -170,7 +170,7 @@ export function createEdgeHandler(opts: EdgeHandlerOptions): EdgeHandler {
       (await cache.get(key, (s) => loadOrigin(`${originPrefix}/${key}`, s), signal)).entry,
     direct: async (key, signal) => {
       const input = await loadOrigin(`${originPrefix}/${key}`, signal);
-      return { ...input, contentType: input.contentType, storedAt: now(), expiresAt: now() } as CacheEntry;
+      return { ...input, storedAt: now(), expiresAt: now() } as CacheEntry;
     },
     log: opts.log,
   });
@@ -330,9 +330,16 @@ export function createEdgeHandler(opts: EdgeHandlerOptions): EdgeHandler {
   /**
    * The object for `key`: a HIT is answered synchronously; otherwise the request joins the shared
    * origin load (one per key) and leaves it if the listener hangs up. `then` runs once the object
-   * is there; an origin failure is answered here (502 / the origin's error).
+   * is there; an origin failure is answered here (502 / the origin's error). `otherwise` runs
+   * instead of `then` when the load failed or the listener hung up.
    */
-  const lookup = (res: HotResponse, key: string, path: string, then: (loaded: Loaded) => void): void => {
+  const lookup = (
+    res: HotResponse,
+    key: string,
+    path: string,
+    then: (loaded: Loaded) => void,
+    otherwise?: () => void,
+  ): void => {
     const entry = cache.hit(key);
     if (entry) {
       n.hits++;
@@ -340,7 +347,9 @@ export function createEdgeHandler(opts: EdgeHandlerOptions): EdgeHandler {
       return;
     }
     const onClose = (): void => {
-      if (!res.writableEnded) leave(); // this listener is gone; the load goes on for the others
+      if (res.writableEnded) return;
+      leave(); // this listener is gone; the load goes on for the others
+      otherwise?.();
     };
     res.once('close', onClose);
     const leave = cache.join(
@@ -355,6 +364,7 @@ export function createEdgeHandler(opts: EdgeHandlerOptions): EdgeHandler {
             opts.log?.error({ err, path }, 'edge load failed');
             sendError(res, new TribuneError('ORIGIN_UNAVAILABLE'));
           }
+          otherwise?.();
           return;
         }
         if (result.outcome === 'MISS') n.misses++;
@@ -369,9 +379,9 @@ export function createEdgeHandler(opts: EdgeHandlerOptions): EdgeHandler {
     );
   };
 
-  /** lookup as a Promise (stream requests); never settles when the listener left or it failed. */
-  const lookupAsync = (res: HotResponse, key: string, path: string): Promise<Loaded> =>
-    new Promise((resolve) => lookup(res, key, path, resolve));
+  /** lookup as a Promise (stream requests): null when the load failed (answered) or the listener left. */
+  const lookupAsync = (res: HotResponse, key: string, path: string): Promise<Loaded | null> =>
+    new Promise((resolve) => lookup(res, key, path, resolve, () => resolve(null)));
 
   /** Answers an object of a Space once loaded: access check, listener counting, the bytes. */
   const finishSpace = (
@@ -499,7 +509,7 @@ export function createEdgeHandler(opts: EdgeHandlerOptions): EdgeHandler {
     }
     const lid = lids[0] ?? randomBytes(12).toString('base64url');
     const address = addressOf(req);
-    if (!hub.admit(address)) {
+    if (!hub.reserve(address)) {
       n.rejected++;
       sendError(res, new TribuneError('RATE_LIMITED', `at most ${hub.perAddressMax} streams per address`), [
         'retry-after',
@@ -507,33 +517,52 @@ export function createEdgeHandler(opts: EdgeHandlerOptions): EdgeHandler {
       ]);
       return;
     }
+    // The place is held from here; every way out before joining gives it back.
+    let joined = false;
+    try {
+      joined = await openStream(req, res, id, rawQuery, lid, address);
+    } finally {
+      if (!joined) hub.release(address);
+    }
+  };
+
+  /** The rest of a stream request, its address's place taken; true once it joined the hub. */
+  const openStream = async (
+    req: HotRequest,
+    res: HotResponse,
+    id: string,
+    rawQuery: string,
+    lid: string,
+    address: string,
+  ): Promise<boolean> => {
     const token = tokenOf(req, rawQuery);
     if (access.requiresToken(id) && !authorize(id, undefined, token).ok) {
       unauthorized(res);
-      return;
+      return false;
     }
     const key = `${id}/${STATE_FILE}`;
     const loaded = await lookupAsync(res, key, `${originPrefix}/${key}`);
-    if (res.destroyed) return;
+    if (!loaded || res.destroyed) return false;
     const { entry, outcome } = loaded;
     if (entry.status < 200 || entry.status >= 300) {
       sendEntry(res, entry, outcome, false); // the origin's own error (SPACE_NOT_FOUND...)
-      return;
+      return false;
     }
     const auth = authorize(id, entry, token, true);
     if (!auth.ok) {
       unauthorized(res);
-      return;
+      return false;
     }
-    if (stateOf(entry) !== 'live') {
-      reject(res, new TribuneError('SPACE_NOT_LIVE', `state ${stateOf(entry) ?? 'unknown'}`));
-      return;
+    const state = stateOf(entry);
+    if (state !== 'live') {
+      reject(res, new TribuneError('SPACE_NOT_LIVE', `state ${state ?? 'unknown'}`));
+      return false;
     }
     const socket = res.socket;
     if (!socket || req.method === 'HEAD') {
       res.writeHead(200, STREAM_HEADERS);
       res.end();
-      return;
+      return false;
     }
     res.writeHead(200, STREAM_HEADERS);
     res.flushHeaders();
@@ -567,6 +596,7 @@ export function createEdgeHandler(opts: EdgeHandlerOptions): EdgeHandler {
       live?.listeners.leave(id, lid);
     });
     feeds.ensure(id);
+    return true;
   };
 
   const handle = (req: HotRequest, res: HotResponse): boolean => {

@@ -12,7 +12,9 @@
  *   so it hears audio immediately; later batches carry only what it has not had.
  * - A listener whose socket backlog holds more than about `maxBehindMs` of audio (or that stays
  *   backed up that long) is cut; its player reconnects at the live edge.
- * - Per-address cap: `admit(address)` says whether another stream from that address is allowed.
+ * - Per-address cap: `reserve(address)` takes one of the address's places before the request does
+ *   anything slow (so a burst of concurrent connects cannot all pass the check); `join` fills it,
+ *   `release` gives it back when the request fails before joining, and leaving frees it.
  */
 
 /** The part of a socket the hub needs (net.Socket fits). */
@@ -177,6 +179,20 @@ export class StreamHub {
     return (this.perAddress.get(address) ?? 0) < this.perAddressMax;
   }
 
+  /** Takes a place for a stream from `address` now; false when the address is at its cap. */
+  reserve(address: string): boolean {
+    if (!this.admit(address)) return false;
+    this.perAddress.set(address, (this.perAddress.get(address) ?? 0) + 1);
+    return true;
+  }
+
+  /** Gives back a reserved place whose request never joined (refused, failed, hung up). */
+  release(address: string): void {
+    const n = (this.perAddress.get(address) ?? 1) - 1;
+    if (n <= 0) this.perAddress.delete(address);
+    else this.perAddress.set(address, n);
+  }
+
   /** Spaces with at least one listener (the feeds to keep running). */
   activeSpaces(): string[] {
     return [...this.spaces.keys()];
@@ -190,8 +206,9 @@ export class StreamHub {
   }
 
   /**
-   * Adds a listener whose response headers were sent. It gets init + the newest part(s) at once
-   * when the Space's stream has started, else as soon as its first part arrives.
+   * Adds a listener whose response headers were sent, into the place `reserve` took for its
+   * address. It gets init + the newest part(s) at once when the Space's stream has started, else as
+   * soon as its first part arrives.
    */
   join(spaceId: string, listener: StreamListener): void {
     let s = this.spaces.get(spaceId);
@@ -213,7 +230,6 @@ export class StreamHub {
     }
     this.total++;
     this.joined++;
-    this.perAddress.set(listener.address, (this.perAddress.get(listener.address) ?? 0) + 1);
     const m: Member = { listener, next: 0, backedUpSince: 0 };
     if (!s.init || !s.newest) {
       s.waiting.add(m);
@@ -370,10 +386,7 @@ export class StreamHub {
   ): void {
     if (!set.delete(m)) return;
     this.total--;
-    const a = m.listener.address;
-    const n = (this.perAddress.get(a) ?? 1) - 1;
-    if (n <= 0) this.perAddress.delete(a);
-    else this.perAddress.set(a, n);
+    this.release(m.listener.address);
     if (reason === 'cut') {
       this.cut++;
       m.listener.sink.destroy();

@@ -148,14 +148,25 @@ describe('stream hub', () => {
     const hub = new StreamHub({ perAddressMax: 2 });
     const a = listener('1.2.3.4');
     const b = listener('1.2.3.4');
+    expect(hub.reserve('1.2.3.4')).toBe(true);
     hub.join('s', a.l);
     expect(hub.admit('1.2.3.4')).toBe(true);
+    expect(hub.reserve('1.2.3.4')).toBe(true);
     hub.join('s', b.l);
     expect(hub.admit('1.2.3.4')).toBe(false);
     expect(hub.admit('5.6.7.8')).toBe(true);
     hub.leave('s', a.l);
     expect(hub.admit('1.2.3.4')).toBe(true);
     expect(a.done).toEqual(['closed']);
+  });
+
+  it('counts places taken by requests still on their way, so a burst cannot overrun the cap', () => {
+    const hub = new StreamHub({ perAddressMax: 3 });
+    // Three concurrent connects reserve before any of them has joined (their state doc is loading).
+    expect([1, 2, 3, 4].map(() => hub.reserve('9.9.9.9'))).toEqual([true, true, true, false]);
+    hub.release('9.9.9.9'); // one failed before joining (a 404, a hang-up): its place comes back
+    expect(hub.reserve('9.9.9.9')).toBe(true);
+    expect(hub.reserve('9.9.9.9')).toBe(false);
   });
 
   it('ends every response when the Space ends, flushing what is pending', () => {
