@@ -55,6 +55,17 @@ export interface TribuneConfig {
       /** Kernel send buffer asked for each stream socket (SO_SNDBUF; Linux doubles it); 0 = leave it. */
       sendBufferBytes: number;
     };
+    /** Admission (src/edge/admission): what one edge takes on; past it, joiners wait in a queue. */
+    admission: {
+      /** Concurrent listeners admitted by one edge (default: 80% of the 50,000 stream listeners one core held in bench:edge). */
+      maxListeners: number;
+      /** New listeners admitted per second by one edge (default: from bench:crowd's admissions per core). */
+      joinsPerSec: number;
+      /** New joins one client address may make per minute (429 RATE_LIMITED beyond). */
+      joinsPerAddressPerMinute: number;
+      /** Admission tokens last this long; pages renew them at half. */
+      admissionTtlSec: number;
+    };
   };
   media: {
     /** Media engine processes (one JS thread each); Spaces are spread over them. */
@@ -117,6 +128,12 @@ export const DEFAULTS: TribuneConfig = {
       maxBehindMs: 1000,
       sendBufferBytes: 4096,
     },
+    admission: {
+      maxListeners: 40_000,
+      joinsPerSec: 5_000,
+      joinsPerAddressPerMinute: 30,
+      admissionTtlSec: 60,
+    },
   },
   media: { engines: Math.max(1, Math.min(8, os.availableParallelism())), maxBufferedFrames: 6 },
   spaces: {
@@ -175,6 +192,11 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): ConfigInput
         perAddressMax: num(env.TRIBUNE_EDGE_STREAMS_PER_ADDRESS),
         batchSteps: parseBatchSteps(env.TRIBUNE_EDGE_STREAM_BATCH),
       },
+      admission: {
+        maxListeners: num(env.TRIBUNE_EDGE_MAX_LISTENERS),
+        joinsPerSec: num(env.TRIBUNE_EDGE_JOINS_PER_SEC),
+        joinsPerAddressPerMinute: num(env.TRIBUNE_EDGE_JOINS_PER_ADDRESS_PER_MINUTE),
+      },
     } as ConfigInput['edge'],
     spaces: {
       hostAbsentEndSec: num(env.TRIBUNE_HOST_ABSENT_END_SEC),
@@ -221,6 +243,10 @@ export function loadConfig(...inputs: ConfigInput[]): Readonly<TribuneConfig> {
   int('edge.stream.perAddressMax', cfg.edge.stream.perAddressMax, 1, 10_000_000);
   int('edge.stream.maxBehindMs', cfg.edge.stream.maxBehindMs, 200, 60_000);
   int('edge.stream.sendBufferBytes', cfg.edge.stream.sendBufferBytes, 0, 16 * 1024 * 1024);
+  int('edge.admission.maxListeners', cfg.edge.admission.maxListeners, 0, 100_000_000);
+  int('edge.admission.joinsPerSec', cfg.edge.admission.joinsPerSec, 1, 10_000_000);
+  int('edge.admission.joinsPerAddressPerMinute', cfg.edge.admission.joinsPerAddressPerMinute, 1, 1_000_000);
+  int('edge.admission.admissionTtlSec', cfg.edge.admission.admissionTtlSec, 10, 86_400);
   for (const st of cfg.edge.stream.batchSteps) {
     int('edge.stream.batchSteps[].listeners', st.listeners, 0, 100_000_000);
     int('edge.stream.batchSteps[].parts', st.parts, 1, 25);

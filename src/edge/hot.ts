@@ -18,6 +18,9 @@ import { isTribuneError, TribuneError } from '../errors.js';
 import { isSignedIn, ListenAccess } from '../live/edge-access.js';
 import type { EdgeLive } from '../live/edge-live.js';
 import { LISTEN_TOKEN_HEADER } from '../live/types.js';
+import type { AdmissionGate, GateRefusal } from './admission/gate.js';
+import { ADMIT_FILE, admitBody, hasRehearsal, operatorGet, parseAdmitQuery } from './admission/http.js';
+import { ADMISSION_HEADER } from './admission/tokens.js';
 import type { CacheEntry, CacheInput, EdgeCache } from './cache.js';
 import { fetchCacheInput, type OriginLoader } from './origin-loader.js';
 import {
@@ -53,6 +56,8 @@ export interface EdgeHandlerOptions {
   stream?: StreamHubOptions & { sendBufferBytes?: number };
   /** Take the client address from X-Forwarded-For (only behind a proxy you run). Default false. */
   trustProxy?: boolean;
+  /** Admission (capacity, waiting room). Without it every listener is let in. */
+  admission?: AdmissionGate;
   log?: { warn(obj: object, msg: string): void; error(obj: object, msg: string): void };
 }
 
@@ -78,6 +83,7 @@ export interface EdgeHandler {
   handle(req: HotRequest, res: HotResponse): boolean;
   readonly hub: StreamHub;
   readonly feeds: StreamFeeds;
+  readonly admission: AdmissionGate | undefined;
   /** Ends every stream (as at a Space's end) and stops the feeds. */
   close(): void;
 }
@@ -137,6 +143,7 @@ export function createEdgeHandler(opts: EdgeHandlerOptions): EdgeHandler {
   const access = live?.access ?? new ListenAccess();
   const liveNow = (): number => (live ? live.now() : Date.now());
   const registry = opts.registry ?? defaultRegistry;
+  const gate = opts.admission;
 
   const n = {
     requests: 0,
@@ -237,6 +244,18 @@ export function createEdgeHandler(opts: EdgeHandlerOptions): EdgeHandler {
     n.rejected++;
     return sendError(res, err);
   };
+  const refuse = (res: HotResponse, r: GateRefusal): true => {
+    n.rejected++;
+    return sendError(res, r.error, r.retryAfterSec ? ['retry-after', String(r.retryAfterSec)] : undefined);
+  };
+  const sendJson = (res: HotResponse, status: number, body: unknown, extra: string[] = []): true => {
+    const b = Buffer.isBuffer(body) ? body : Buffer.from(JSON.stringify(body));
+    const h = ['content-type', CONTENT_JSON, 'cache-control', 'no-store', 'content-length', String(b.length)];
+    if (cors) h.push('access-control-allow-origin', '*');
+    res.writeHead(status, [...h, ...extra]);
+    res.end(b);
+    return true;
+  };
   const unauthorized = (res: HotResponse): true => {
     n.unauthorized++;
     return sendError(res, new TribuneError('LISTEN_TOKEN_REQUIRED'));
@@ -313,6 +332,15 @@ export function createEdgeHandler(opts: EdgeHandlerOptions): EdgeHandler {
       if (q) return q;
     }
     const h = req.headers[LISTEN_TOKEN_HEADER];
+    return typeof h === 'string' && h ? h : undefined;
+  };
+
+  const admissionOf = (req: HotRequest, rawQuery: string): string | undefined => {
+    if (rawQuery.includes('admission=')) {
+      const q = new URLSearchParams(rawQuery).get('admission');
+      if (q) return q;
+    }
+    const h = req.headers[ADMISSION_HEADER];
     return typeof h === 'string' && h ? h : undefined;
   };
 
@@ -426,6 +454,11 @@ export function createEdgeHandler(opts: EdgeHandlerOptions): EdgeHandler {
     }
     const token = tokenOf(req, rawQuery);
     const isView = file === VIEW_FILE;
+    if (gate && !isState && !isView) {
+      const kind = file.endsWith('.m3u8') ? 'playlist' : 'object';
+      const check = gate.media(id, admissionOf(req, rawQuery), addressOf(req), kind);
+      if (!check.ok) return refuse(res, check.refusal);
+    }
     // Known to require sign-in: refuse before the origin is touched. The public view is not secret
     // (title, host, state: what a page needs to ask its visitor to sign in), so it is not refused.
     if (!isView && access.requiresToken(id) && !authorize(id, undefined, token).ok) return unauthorized(res);
@@ -509,7 +542,18 @@ export function createEdgeHandler(opts: EdgeHandlerOptions): EdgeHandler {
     }
     const lid = lids[0] ?? randomBytes(12).toString('base64url');
     const address = addressOf(req);
-    if (!hub.reserve(address)) {
+    const rehearsal = gate !== undefined && hasRehearsal(gate, req.headers);
+    let aid: string | undefined;
+    if (gate) {
+      const check = gate.media(id, admissionOf(req, rawQuery), address, 'stream');
+      if (!check.ok) {
+        refuse(res, check.refusal);
+        return;
+      }
+      aid = check.aid;
+    }
+    if (!rehearsal && !hub.reserve(address)) {
+      gate?.streamClosed(aid);
       n.rejected++;
       sendError(res, new TribuneError('RATE_LIMITED', `at most ${hub.perAddressMax} streams per address`), [
         'retry-after',
@@ -520,9 +564,12 @@ export function createEdgeHandler(opts: EdgeHandlerOptions): EdgeHandler {
     // The place is held from here; every way out before joining gives it back.
     let joined = false;
     try {
-      joined = await openStream(req, res, id, rawQuery, lid, address);
+      joined = await openStream(req, res, id, rawQuery, lid, address, aid);
     } finally {
-      if (!joined) hub.release(address);
+      if (!joined) {
+        if (!rehearsal) hub.release(address);
+        gate?.streamClosed(aid);
+      }
     }
   };
 
@@ -534,6 +581,7 @@ export function createEdgeHandler(opts: EdgeHandlerOptions): EdgeHandler {
     rawQuery: string,
     lid: string,
     address: string,
+    aid: string | undefined,
   ): Promise<boolean> => {
     const token = tokenOf(req, rawQuery);
     if (access.requiresToken(id) && !authorize(id, undefined, token).ok) {
@@ -583,6 +631,7 @@ export function createEdgeHandler(opts: EdgeHandlerOptions): EdgeHandler {
       userId: auth.userId,
     };
     hub.join(id, listener);
+    gate?.streamOpened(aid);
     live?.listeners.seen(id, lid, auth.userId, live.now());
     // A listen token ends the response when it expires: the player gets a fresh one and reconnects.
     const expiry =
@@ -593,9 +642,42 @@ export function createEdgeHandler(opts: EdgeHandlerOptions): EdgeHandler {
     res.once('close', () => {
       clearTimeout(expiry);
       hub.leave(id, listener);
+      gate?.streamClosed(aid);
       live?.listeners.leave(id, lid);
     });
     feeds.ensure(id);
+    return true;
+  };
+
+  // ------------------------------------------------------------------ admit
+  /**
+   * `GET /hls/spaces/:id/admit[?ticket=&admission=]`: the Space's state document (cached, shared)
+   * says it exists and is not over, the listen token is checked for sign-in Spaces, then the gate
+   * admits, renews or queues. Never a 5xx for a crowd: past capacity the answer is a ticket.
+   */
+  const admit = (req: HotRequest, res: HotResponse, id: string, rawQuery: string): true => {
+    const q = parseAdmitQuery(rawQuery);
+    if (!q.ok) return reject(res, q.error);
+    const g = gate!;
+    const token = tokenOf(req, rawQuery);
+    const key = `${id}/${STATE_FILE}`;
+    lookup(res, key, `${originPrefix}/${key}`, ({ entry, outcome }) => {
+      if (entry.status < 200 || entry.status >= 300) return sendEntry(res, entry, outcome, false);
+      if (!authorize(id, entry, token, true).ok) return void unauthorized(res);
+      const state = stateOf(entry) ?? 'unknown';
+      if (state === 'ended') return void reject(res, new TribuneError('SPACE_ENDED'));
+      const answer = g.admit({
+        spaceId: id,
+        state,
+        address: addressOf(req),
+        ticket: q.ticket,
+        admission: q.admission,
+        rehearsal: hasRehearsal(g, req.headers),
+      });
+      if (!('admitted' in answer)) return void refuse(res, answer);
+      const out = admitBody(answer, state);
+      sendJson(res, 200, out.body, out.headers);
+    });
     return true;
   };
 
@@ -614,6 +696,11 @@ export function createEdgeHandler(opts: EdgeHandlerOptions): EdgeHandler {
       if (slash <= 0) return reject(res, new TribuneError('NOT_FOUND', 'no such HLS file'));
       const id = rest.slice(0, slash);
       const file = rest.slice(slash + 1);
+      if (file === ADMIT_FILE) {
+        if (!gate) return reject(res, new TribuneError('NOT_FOUND', 'this edge has no admission'));
+        if (!SPACE_ID_RE.test(id)) return reject(res, new TribuneError('BAD_REQUEST', 'invalid Space id'));
+        return admit(req, res, id, rawQuery);
+      }
       if (file === STREAM_FILE) {
         if (!SPACE_ID_RE.test(id)) return reject(res, new TribuneError('BAD_REQUEST', 'invalid Space id'));
         stream(req, res, id, rawQuery).catch((err: unknown) => fail(res, err));
@@ -627,6 +714,10 @@ export function createEdgeHandler(opts: EdgeHandlerOptions): EdgeHandler {
       if (slash <= 0) return reject(res, new TribuneError('NOT_FOUND', 'no such clip file'));
       return clipObject(req, res, rest.slice(0, slash), rest.slice(slash + 1), rawQuery);
     }
+    if (gate) {
+      const op = operatorGet(gate, path, req.headers);
+      if (op) return sendJson(res, op.status, op.body);
+    }
     return reject(res, new TribuneError('NOT_FOUND'));
   };
 
@@ -634,7 +725,9 @@ export function createEdgeHandler(opts: EdgeHandlerOptions): EdgeHandler {
     handle,
     hub,
     feeds,
+    admission: gate,
     close() {
+      if (gate) gate.close();
       if (countTimer) clearInterval(countTimer);
       feeds.close();
       for (const id of hub.activeSpaces()) hub.end(id);

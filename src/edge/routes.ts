@@ -13,6 +13,8 @@ import { isSignedIn, ListenAccess } from '../live/edge-access.js';
 import type { EdgeLive } from '../live/edge-live.js';
 import { toTribuneError } from '../live/http.js';
 import { isReactionEmoji, LISTEN_TOKEN_HEADER } from '../live/types.js';
+import { operatorSetLimits } from './admission/http.js';
+import { ADMISSION_HEADER, REHEARSAL_HEADER } from './admission/tokens.js';
 import type { CacheEntry, EdgeCache } from './cache.js';
 import type { EdgeHandler } from './hot.js';
 import { fetchCacheInput, type OriginLoader } from './origin-loader.js';
@@ -100,7 +102,10 @@ export function edgeRoutes(opts: EdgeRoutesOptions): FastifyPluginAsync {
       reply
         .header('access-control-allow-origin', '*')
         .header('access-control-allow-methods', 'GET, POST, OPTIONS')
-        .header('access-control-allow-headers', `content-type, ${LISTEN_TOKEN_HEADER}`)
+        .header(
+          'access-control-allow-headers',
+          `content-type, ${LISTEN_TOKEN_HEADER}, ${ADMISSION_HEADER}, ${REHEARSAL_HEADER}`,
+        )
         .header('access-control-max-age', '86400');
     return reply.code(204).header('cache-control', 'no-store').send();
   };
@@ -125,6 +130,8 @@ export function edgeRoutes(opts: EdgeRoutesOptions): FastifyPluginAsync {
 
     app.get('/spaces/:id/*', toHot);
     app.get('/clips/:clipId/*', toHot);
+    app.get('/rehearsal', toHot);
+    app.get('/admission', toHot);
     app.options('/spaces/:id/*', preflight);
     app.options('/clips/:clipId/*', preflight);
 
@@ -172,10 +179,21 @@ export function edgeRoutes(opts: EdgeRoutesOptions): FastifyPluginAsync {
 
       posts.post('/spaces/:id/leave', { bodyLimit: LIVE_POST_BODY_LIMIT }, async (request, reply) => {
         const id = spaceOf(request);
-        const lid = lidOf(bodyOf(request, ['lid']).lid, true)!;
+        const body = bodyOf(request, ['lid', 'admission']);
+        const lid = lidOf(body.lid, true)!;
+        if (body.admission !== undefined && typeof body.admission !== 'string')
+          throw new TribuneError('BAD_REQUEST', 'admission must be a string');
         if (!allowed(id, undefined, tokenOf(request))) return unauthorized(reply);
         live!.listeners.leave(id, lid);
+        // The page closed: its place at this edge is free for the next in line.
+        if (body.admission) hot.admission?.releaseToken(id, body.admission);
         return done(reply, 204).send();
+      });
+
+      posts.post('/admission/limits', { bodyLimit: LIVE_POST_BODY_LIMIT }, async (request, reply) => {
+        if (!hot.admission) throw new TribuneError('NOT_FOUND', 'this edge has no admission');
+        const out = operatorSetLimits(hot.admission, request.headers, request.body);
+        return done(reply, out.status).send(out.body);
       });
 
       posts.post('/spaces/:id/reactions', { bodyLimit: LIVE_POST_BODY_LIMIT }, async (request, reply) => {

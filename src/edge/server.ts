@@ -3,6 +3,7 @@
  * Routes: `/hls/spaces/:id/...` (cached LL-HLS and live state, leave, reactions), `/hls/clips/...`,
  * `GET /healthz`, `GET /metrics` (own registry). Reports listeners and reactions to the origin.
  */
+import { hostname } from 'node:os';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import type { TribuneConfig } from '../config.js';
@@ -13,6 +14,8 @@ import { EdgeCache } from './cache.js';
 import { createEdgeHandler, type EdgeHandler } from './hot.js';
 import { listenerServerFactory, tribuneClientErrorHandler } from './http-server.js';
 import type { StreamHubOptions } from './stream-hub.js';
+import { createAdmissionGate } from './admission/metrics.js';
+import { DEFAULTS } from '../config.js';
 import { LISTEN_BACKLOG, openFilesWarning } from './limits.js';
 import { HttpOriginLoader, type OriginLoader } from './origin-loader.js';
 import { edgeRoutes } from './routes.js';
@@ -46,6 +49,10 @@ export interface EdgeServerOptions {
   webRoot?: string | false;
   /** Pass /api and /whip through to the origin. Default true. */
   proxyApi?: boolean;
+  /** Admission limits (default: the config defaults); `false`: no admission. */
+  admission?: TribuneConfig['edge']['admission'] | false;
+  /** Names this edge in queue tickets. Default `edge`. */
+  edgeId?: string;
 }
 
 export interface EdgeInternals {
@@ -77,11 +84,21 @@ export function createEdgeServer(opts: EdgeServerOptions): EdgeServer {
       error: (o, m) => app.log.error(o, m),
     },
   });
+  const admission =
+    opts.admission === false
+      ? undefined
+      : createAdmissionGate(
+          opts.admission ?? DEFAULTS.edge.admission,
+          opts.tokenSecret,
+          opts.edgeId ?? 'edge',
+          registry,
+        );
   const hot = createEdgeHandler({
     loader,
     cache,
     registry,
     live,
+    admission,
     stream: opts.stream,
     trustProxy: opts.trustProxy,
     log: { warn: (o, m) => app.log.warn(o, m), error: (o, m) => app.log.error(o, m) },
@@ -168,6 +185,8 @@ export async function runEdge(
     cacheBytes: config.edge.cacheBytes,
     originTimeoutMs: config.edge.originTimeoutMs,
     stream: config.edge.stream,
+    admission: config.edge.admission,
+    edgeId: `${hostname()}:${config.port}`,
     logger: config.logLevel,
     processMetrics: true,
     webRoot: DEFAULT_WEB_ROOT,

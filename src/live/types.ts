@@ -65,5 +65,9 @@ export const EDGE_SIGNATURE_HEADER = 'x-tribune-edge-signature';
 export const ACCESS_HEADER = 'x-tribune-access';
 /** Request header a player may use instead of `?token=`. */
 export const LISTEN_TOKEN_HEADER = 'x-tribune-listen-token';
+/** Header (or `?admission=`) carrying an edge's admission token on media requests. */
+export const ADMISSION_HEADER = 'x-tribune-admission';
+/** Header carrying the operator's rehearsal token (rehearsals, the edge's admission endpoints). */
+export const REHEARSAL_HEADER = 'x-tribune-rehearsal';
 /** Max user ids an edge puts in one Space's `sample`. */
 export const EDGE_SAMPLE_MAX = 20;

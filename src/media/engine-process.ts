@@ -48,6 +48,9 @@ async function handle(req: EngineRequest): Promise<unknown> {
       spaces.get(req.spaceId)?.close();
       spaces.delete(req.spaceId);
       return { ok: true };
+    case 'goLive':
+      space(req.spaceId).goLive(req.timelineStartSamples);
+      return { ok: true };
     case 'publish':
       return { answerSdp: await space(req.spaceId).publish(req.speakerId, req.offerSdp) };
     case 'unpublish':

@@ -11,11 +11,21 @@ export interface SpaceMediaConfig {
   maxSpeakers: number;
   /** Where the Space's media timeline starts, in 48 kHz samples (non-zero when an engine takes over a live Space). */
   timelineStartSamples: number;
+  /**
+   * A green room (a scheduled Space whose stage rehearses): speakers are mixed and each gets their
+   * mix-minus, but the program is neither encoded nor packaged (no init, no parts) until `goLive`.
+   */
+  greenRoom?: boolean;
 }
 
 export type EngineRequest =
   | { op: 'openSpace'; spaceId: string; config: SpaceMediaConfig }
   | { op: 'closeSpace'; spaceId: string }
+  /**
+   * A green room goes live: from the next tick the program is encoded and packaged, its timeline
+   * starting at `timelineStartSamples`; the speakers' peers carry on untouched. No-op when live.
+   */
+  | { op: 'goLive'; spaceId: string; timelineStartSamples: number }
   | { op: 'publish'; spaceId: string; speakerId: string; offerSdp: string }
   | { op: 'unpublish'; spaceId: string; speakerId: string }
   /** Server-side mute of one speaker (silence in the program and every mix-minus, level 0). SPEAKER_NOT_FOUND if unknown. */
@@ -25,6 +35,7 @@ export type EngineRequest =
 export interface EngineResults {
   openSpace: { ok: true };
   closeSpace: { ok: true };
+  goLive: { ok: true };
   publish: { answerSdp: string };
   unpublish: { ok: true };
   setMuted: { ok: true };

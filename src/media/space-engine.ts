@@ -8,15 +8,23 @@ import type { EngineEvent, SpaceMediaConfig, SpeakerLevel } from './protocol.js'
 const FRAME_SAMPLES = 960;
 const LEVEL_EVERY_TICKS = 5; // 100 ms
 
+/** The program's way to listeners: Opus encoder and CMAF packager (none while a green room). */
+interface Program {
+  encoder: OpusEncoder;
+  packager: CmafPackager;
+}
+
 /**
  * The media of one Space inside the engine: speaker peers -> mixer -> (program) Opus -> CMAF parts,
  * and (mix-minus) back to each peer. Driven by the engine's shared 20 ms clock through tick().
+ * A green room (config.greenRoom) mixes and returns the mix-minus only; goLive() adds the program.
  */
 export class SpaceEngine {
   private readonly mixer: Mixer;
   private readonly peers = new Map<string, SpeakerPeer>();
-  private readonly encoder: OpusEncoder;
-  private readonly packager: CmafPackager;
+  private program: Program | null = null;
+  private timelineStartSamples: number;
+  /** Ticks since the program started (or since the green room opened, before that). */
   private frameIndex = 0;
   private readonly partStarts: number[] = [];
   private closed = false;
@@ -31,9 +39,31 @@ export class SpaceEngine {
       maxSpeakers: config.maxSpeakers,
       buffer: { maxBufferedFrames: config.maxBufferedFrames },
     });
-    this.encoder = new OpusEncoder(config.opusBitrate);
-    this.packager = new CmafPackager({
-      partFrames: config.partFrames,
+    this.timelineStartSamples = config.timelineStartSamples;
+    if (!config.greenRoom) this.program = this.openProgram();
+  }
+
+  /**
+   * The green room goes live: the program is packaged from the next tick on, its timeline starting
+   * at `timelineStartSamples` and its first part stamped with the wall clock of that tick. The
+   * peers, their mutes and their jitter buffers are untouched. No-op when already live.
+   */
+  goLive(timelineStartSamples: number): void {
+    if (this.closed) throw new TribuneError('SPACE_ENDED');
+    if (this.program) return;
+    if (!Number.isSafeInteger(timelineStartSamples) || timelineStartSamples < 0)
+      throw new TribuneError('BAD_REQUEST', 'bad timeline start');
+    this.timelineStartSamples = timelineStartSamples;
+    this.frameIndex = 0;
+    this.partStarts.length = 0;
+    this.program = this.openProgram();
+  }
+
+  private openProgram(): Program {
+    const spaceId = this.spaceId;
+    const encoder = new OpusEncoder(this.config.opusBitrate);
+    const packager = new CmafPackager({
+      partFrames: this.config.partFrames,
       onInit: (bytes) => this.emit({ type: 'init', spaceId, bytes }),
       onPart: (part) => {
         const pdt = this.partStarts.shift() ?? Date.now();
@@ -46,6 +76,7 @@ export class SpaceEngine {
         });
       },
     });
+    return { encoder, packager };
   }
 
   get speakerCount(): number {
@@ -100,14 +131,17 @@ export class SpaceEngine {
     if (this.closed || !this.mixer.setMuted(speakerId, muted)) throw new TribuneError('SPEAKER_NOT_FOUND');
   }
 
-  /** One 20 ms step: mix, send mix-minus, encode and package the program. */
+  /** One 20 ms step: mix, send mix-minus, encode and package the program (not in a green room). */
   tick(): void {
     if (this.closed) return;
     const out = this.mixer.tick();
     for (const s of out.speakers) this.peers.get(s.id)?.send(s.mixMinus);
-    if (this.frameIndex % this.config.partFrames === 0) this.partStarts.push(Date.now());
-    const packet = this.encoder.encode(out.program);
-    this.packager.push(packet, this.config.timelineStartSamples + this.frameIndex * FRAME_SAMPLES);
+    const program = this.program;
+    if (program) {
+      if (this.frameIndex % this.config.partFrames === 0) this.partStarts.push(Date.now());
+      const packet = program.encoder.encode(out.program);
+      program.packager.push(packet, this.timelineStartSamples + this.frameIndex * FRAME_SAMPLES);
+    }
     this.frameIndex++;
     if (this.frameIndex % LEVEL_EVERY_TICKS === 0 && this.peers.size > 0) {
       const levels: SpeakerLevel[] = [];
@@ -120,7 +154,7 @@ export class SpaceEngine {
     if (this.closed) return;
     this.closed = true;
     for (const id of [...this.peers.keys()]) this.drop(id);
-    this.packager.flush();
+    this.program?.packager.flush();
   }
 
   private drop(speakerId: string): void {

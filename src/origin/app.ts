@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import rateLimit from '@fastify/rate-limit';
@@ -16,6 +17,7 @@ import { EdgeCache } from '../edge/cache.js';
 import { LISTEN_BACKLOG } from '../edge/limits.js';
 import { HttpOriginLoader, type OriginLoader } from '../edge/origin-loader.js';
 import { createEdgeHandler, type EdgeHandler } from '../edge/hot.js';
+import { createAdmissionGate } from '../edge/admission/metrics.js';
 import { listenerServerFactory, tribuneClientErrorHandler } from '../edge/http-server.js';
 import { edgeRoutes } from '../edge/routes.js';
 import { isTribuneError, TribuneError } from '../errors.js';
@@ -267,6 +269,7 @@ export async function createOrigin(
       cache,
       registry: metrics,
       live,
+      admission: createAdmissionGate(config.edge.admission, secret, `${hostname()}:${config.port}`, metrics),
       stream: config.edge.stream,
       trustProxy: config.trustProxy,
       log,

@@ -19,9 +19,19 @@ export interface StageSession {
   speaking: boolean;
 }
 
+/** A green room with nobody in it closes after this long (a reconnect or a late joiner reopens it). */
+const GREEN_ROOM_IDLE_MS = 30_000;
+
 interface Room {
-  store: HlsStore;
+  /** The LL-HLS store (live or replay); none in a green room, so nothing reaches listeners. */
+  store: HlsStore | undefined;
   live: boolean;
+  /** A scheduled Space's stage rehearsing: mixed with mix-minus, no program, until openLive(). */
+  greenRoom: boolean;
+  /** The engine room being opened (a green room: publish and openLive wait for it). */
+  opening?: Promise<void>;
+  /** Closes an empty green room (see GREEN_ROOM_IDLE_MS). */
+  idleTimer?: NodeJS.Timeout;
   /** by speakerId */
   sessions: Map<string, StageSession>;
   /** Users muted on the media path (applied again when they reconnect). */
@@ -37,6 +47,10 @@ export interface RegistryEvents {
  * The media side of the Spaces this origin runs: each Space's LL-HLS store (live or replay) and
  * its stage sessions in a media engine. Who may speak is decided by the control plane
  * (src/spaces); this class only does what it is told, and reports who is connected.
+ *
+ * Before a Space starts, its stage can meet in a green room (openGreenRoom): the engine room runs
+ * without a program, and there is no store, so listeners get nothing. openLive() then turns the
+ * same engine room live: the speakers' WebRTC sessions carry on, and the HLS timeline starts there.
  */
 export class SpaceRegistry extends EventEmitter<RegistryEvents> {
   private readonly rooms = new Map<string, Room>();
@@ -49,9 +63,9 @@ export class SpaceRegistry extends EventEmitter<RegistryEvents> {
   ) {
     super();
     this.root = path.join(config.dataDir, 'spaces');
-    engine.on('init', (e) => this.rooms.get(e.spaceId)?.store.setInit(e.bytes));
+    engine.on('init', (e) => this.rooms.get(e.spaceId)?.store?.setInit(e.bytes));
     engine.on('part', (e) =>
-      this.rooms.get(e.spaceId)?.store.addPart({
+      this.rooms.get(e.spaceId)?.store?.addPart({
         bytes: e.bytes,
         durationSec: e.durationSec,
         programDateTimeMs: e.programDateTimeMs,
@@ -73,7 +87,10 @@ export class SpaceRegistry extends EventEmitter<RegistryEvents> {
     });
     engine.on('speaker-gone', (e) => {
       this.log.info({ space: e.spaceId, speaker: e.speakerId, reason: e.reason }, 'speaker gone');
-      if (this.rooms.get(e.spaceId)?.sessions.delete(e.speakerId)) this.emit('stage', e.spaceId);
+      if (this.rooms.get(e.spaceId)?.sessions.delete(e.speakerId)) {
+        this.idleCheck(e.spaceId);
+        this.emit('stage', e.spaceId);
+      }
     });
     engine.on('engine-exit', (spaceIds, code, signal) => {
       this.log.error(
@@ -84,6 +101,8 @@ export class SpaceRegistry extends EventEmitter<RegistryEvents> {
         const room = this.rooms.get(id);
         if (!room) continue;
         room.sessions.clear();
+        // A green room is simply gone: the speakers' pages reconnect, which opens a new one.
+        if (room.greenRoom) this.dropRoom(id, room);
         this.emit('stage', id);
         // The Space goes on in a fresh engine, its media timeline continuing where it stopped.
         if (room.live) void this.openMedia(id).catch(() => undefined);
@@ -95,20 +114,89 @@ export class SpaceRegistry extends EventEmitter<RegistryEvents> {
     return path.join(this.root, id);
   }
 
-  /** Opens a live Space: new, or resumed after a restart (its recording and timeline continue). */
+  /**
+   * Opens a live Space: new, resumed after a restart (its recording and timeline continue), or its
+   * green room going live (the same engine room and WebRTC sessions; the program starts now).
+   */
   async openLive(id: string): Promise<void> {
-    if (this.rooms.get(id)?.live) return;
+    const before = this.rooms.get(id);
+    if (before?.live) return;
+    await before?.opening?.catch(() => undefined);
     await mkdir(this.dir(id), { recursive: true });
     const store = await HlsStore.openLive(this.dir(id), this.storeOptions());
-    this.rooms.set(id, { store, live: true, sessions: new Map(), muted: new Set() });
+    const room = this.rooms.get(id);
+    if (room?.greenRoom) {
+      // The store first: the engine's init and first part follow goLive at once.
+      clearTimeout(room.idleTimer);
+      room.idleTimer = undefined;
+      Object.assign(room, { store, live: true, greenRoom: false });
+      await this.engine
+        .request({
+          op: 'goLive',
+          spaceId: id,
+          timelineStartSamples: this.mediaConfig(id).timelineStartSamples,
+        })
+        .catch((err: unknown) => {
+          // The engine lost the room (it died): open it live; its speakers reconnect.
+          this.log.warn({ err, id }, 'green room could not go live in place');
+          return this.openMedia(id);
+        });
+      this.emit('stage', id);
+      return;
+    }
+    this.rooms.set(id, { store, live: true, greenRoom: false, sessions: new Map(), muted: new Set() });
     await this.openMedia(id);
+  }
+
+  /**
+   * Opens a scheduled Space's green room (if not open yet): its stage can publish and hear each
+   * other's mix-minus; nothing is packaged or stored. True when this call opened it.
+   */
+  async openGreenRoom(id: string): Promise<boolean> {
+    const existing = this.rooms.get(id);
+    if (existing) {
+      await existing.opening;
+      return false;
+    }
+    const room: Room = {
+      store: undefined,
+      live: false,
+      greenRoom: true,
+      sessions: new Map(),
+      muted: new Set(),
+    };
+    this.rooms.set(id, room);
+    room.opening = this.openMedia(id).catch((err: unknown) => {
+      this.dropRoom(id, room);
+      throw err;
+    });
+    await room.opening;
+    this.idleCheck(id);
+    return true;
+  }
+
+  isGreenRoom(id: string): boolean {
+    return this.rooms.get(id)?.greenRoom ?? false;
+  }
+
+  /** Closes a green room (the Space ended before it started, or nobody is in it): sessions end. */
+  async closeGreenRoom(id: string): Promise<void> {
+    const room = this.rooms.get(id);
+    if (!room?.greenRoom) return;
+    await room.opening?.catch(() => undefined);
+    if (this.rooms.get(id) !== room) return;
+    this.dropRoom(id, room);
+    await this.engine.request({ op: 'closeSpace', spaceId: id }).catch((err: unknown) => {
+      this.log.warn({ err, id }, 'engine could not close the green room');
+    });
+    this.emit('stage', id);
   }
 
   /** Loads an ended Space's replay (VOD), trimmed; false when there is no recording. */
   async openReplay(id: string, trimStartSec: number): Promise<boolean> {
     try {
       const store = await HlsStore.openReplay(this.dir(id), { ...this.storeOptions(), trimStartSec });
-      this.rooms.set(id, { store, live: false, sessions: new Map(), muted: new Set() });
+      this.rooms.set(id, { store, live: false, greenRoom: false, sessions: new Map(), muted: new Set() });
       return true;
     } catch (err) {
       if (err instanceof TribuneError && err.code === 'NOT_FOUND') return false;
@@ -116,8 +204,9 @@ export class SpaceRegistry extends EventEmitter<RegistryEvents> {
     }
   }
 
-  /** Ends a live Space: its media closes and its recording becomes the replay. */
+  /** Ends a live Space: its media closes and its recording becomes the replay. A green room just closes. */
   async end(id: string): Promise<void> {
+    if (this.rooms.get(id)?.greenRoom) return this.closeGreenRoom(id);
     const room = this.rooms.get(id);
     if (!room?.live) return;
     room.live = false;
@@ -125,7 +214,7 @@ export class SpaceRegistry extends EventEmitter<RegistryEvents> {
     await this.engine.request({ op: 'closeSpace', spaceId: id }).catch((err: unknown) => {
       this.log.warn({ err, id }, 'engine could not close the Space');
     });
-    await room.store.end();
+    await room.store?.end();
     this.emit('stage', id);
   }
 
@@ -165,7 +254,7 @@ export class SpaceRegistry extends EventEmitter<RegistryEvents> {
     userId: string,
     offerSdp: string,
   ): Promise<{ speakerId: string; answerSdp: string }> {
-    const room = this.liveRoom(id);
+    const room = this.stageRoom(id);
     const previous = [...room.sessions.values()].filter((s) => s.userId === userId);
     if (room.sessions.size - previous.length >= this.config.limits.maxSpeakers)
       throw new TribuneError('SPACE_FULL');
@@ -174,6 +263,8 @@ export class SpaceRegistry extends EventEmitter<RegistryEvents> {
     const speakerId = newId(16);
     // Reserve the seat before the (async) negotiation so concurrent joins cannot exceed the limit.
     room.sessions.set(speakerId, { speakerId, userId, level: 0, speaking: false });
+    clearTimeout(room.idleTimer);
+    room.idleTimer = undefined;
     try {
       const { answerSdp } = await this.engine.request({ op: 'publish', spaceId: id, speakerId, offerSdp });
       if (room.muted.has(userId))
@@ -182,6 +273,7 @@ export class SpaceRegistry extends EventEmitter<RegistryEvents> {
       return { speakerId, answerSdp };
     } catch (err) {
       room.sessions.delete(speakerId);
+      this.idleCheck(id);
       if (previous.length) this.emit('stage', id);
       throw err;
     }
@@ -225,31 +317,54 @@ export class SpaceRegistry extends EventEmitter<RegistryEvents> {
    * (their recording continues). Call after the engines stopped, so no part arrives afterwards.
    */
   async suspendAll(): Promise<void> {
-    await Promise.all([...this.rooms.values()].map((r) => (r.live ? r.store.suspend() : r.store.flushed())));
+    // Green rooms have nothing to keep: their pages reconnect after the restart, and open new ones.
+    await Promise.all(
+      [...this.rooms.values()].map((r) => (r.live ? r.store?.suspend() : r.store?.flushed())),
+    );
   }
 
-  private liveRoom(id: string): Room {
+  /** A room speakers can publish into: live, or a green room. */
+  private stageRoom(id: string): Room {
     const room = this.rooms.get(id);
-    if (!room) throw new TribuneError('SPACE_NOT_FOUND');
-    if (!room.live) throw new TribuneError('SPACE_NOT_LIVE');
+    // The control plane said yes: no room means the Space stopped running meanwhile.
+    if (!room || !(room.live || room.greenRoom)) throw new TribuneError('SPACE_NOT_LIVE');
     return room;
+  }
+
+  private dropRoom(id: string, room: Room): void {
+    clearTimeout(room.idleTimer);
+    room.idleTimer = undefined;
+    if (this.rooms.get(id) === room) this.rooms.delete(id);
+  }
+
+  /** An empty green room closes after GREEN_ROOM_IDLE_MS unless someone joins first. */
+  private idleCheck(id: string): void {
+    const room = this.rooms.get(id);
+    if (!room?.greenRoom || room.sessions.size > 0 || room.idleTimer) return;
+    room.idleTimer = setTimeout(() => {
+      room.idleTimer = undefined;
+      if (room.sessions.size === 0) void this.closeGreenRoom(id);
+    }, GREEN_ROOM_IDLE_MS);
+    room.idleTimer.unref();
   }
 
   private async closeSession(id: string, speakerId: string): Promise<void> {
     this.rooms.get(id)?.sessions.delete(speakerId);
+    this.idleCheck(id);
     await this.engine.request({ op: 'unpublish', spaceId: id, speakerId }).catch((err: unknown) => {
       if (!(err instanceof TribuneError && err.code === 'SPEAKER_NOT_FOUND')) throw err;
     });
   }
 
   private mediaConfig(id: string): SpaceMediaConfig {
-    const produced = this.rooms.get(id)?.store.mediaDurationSec ?? 0;
+    const produced = this.rooms.get(id)?.store?.mediaDurationSec ?? 0;
     return {
       timelineStartSamples: Math.round(produced * 48_000),
       partFrames: this.config.hls.partFrames,
       opusBitrate: this.config.hls.opusBitrate,
       maxBufferedFrames: this.config.media.maxBufferedFrames,
       maxSpeakers: this.config.limits.maxSpeakers,
+      greenRoom: this.rooms.get(id)?.greenRoom ?? false,
     };
   }
 

@@ -21,6 +21,7 @@ import type { LiveBase, LiveSpeaker } from '../live/types.js';
 import { newId, type SpaceRegistry } from '../origin/spaces.js';
 import type { TokenSigner } from '../origin/tokens.js';
 import type { MemberRecord, SpaceRecord, SpaceState, Storage, UserRecord } from '../store/types.js';
+import { GreenRoom } from './green-room.js';
 import { isModerator, isOnStage, ON_STAGE } from './policy.js';
 import { ReplayService } from './replays.js';
 
@@ -64,6 +65,7 @@ export class SpaceService extends EventEmitter<ServiceEvents> {
   readonly log: Logger;
   readonly now: () => number;
   readonly replays: ReplayService;
+  readonly greenRoom: GreenRoom;
   private readonly locks = new Map<string, Promise<unknown>>();
   /** Spaces whose listeners must be signed in (the edges ask, per request, through response headers). */
   private readonly signedInOnly = new Set<string>();
@@ -80,6 +82,7 @@ export class SpaceService extends EventEmitter<ServiceEvents> {
     this.log = deps.log;
     this.now = deps.now ?? Date.now;
     this.replays = new ReplayService(this);
+    this.greenRoom = new GreenRoom(this);
     this.registry.on(
       'stage',
       (id) => void this.publishLive(id).catch((err: unknown) => this.log.warn({ err, id }, 'live state')),
@@ -365,14 +368,14 @@ export class SpaceService extends EventEmitter<ServiceEvents> {
     return { token, playbackUrl: `${base}/master.m3u8`, stateUrl: `${base}/state.json` };
   }
 
-  /** A WHIP bearer token for a user on stage. */
+  /** A WHIP bearer token for a user on stage, live or (before the start) in the green room. */
   async publishToken(id: string, user: UserRecord): Promise<PublishToken> {
     const s = await this.space(id);
     const m = await this.storage.member(id, user.id);
     if (m?.blocked) throw new TribuneError('BLOCKED');
     if (!isOnStage(m?.role))
       throw new TribuneError('FORBIDDEN', 'only the host, co-hosts and speakers publish');
-    if (s.state !== 'live') throw new TribuneError('SPACE_NOT_LIVE');
+    if (s.state === 'ended') throw new TribuneError('SPACE_NOT_LIVE');
     const i = Math.floor(this.now() / 1000);
     const e = i + PUBLISH_TOKEN_SEC;
     return {
@@ -382,13 +385,17 @@ export class SpaceService extends EventEmitter<ServiceEvents> {
     };
   }
 
-  /** WHIP's check at offer time: the token's user must be on stage now (roles can change after issue). */
+  /**
+   * WHIP's check at offer time: the token's user must be on stage now (roles can change after
+   * issue). Before the start, this opens the Space's green room (green-room.ts).
+   */
   async authorizePublish(id: string, userId: string | undefined): Promise<void> {
     const s = await this.space(id);
-    if (s.state !== 'live') throw new TribuneError('SPACE_NOT_LIVE');
+    if (s.state === 'ended') throw new TribuneError('SPACE_NOT_LIVE');
     if (!userId) throw new TribuneError('FORBIDDEN', 'publish tokens name a user');
     const m = await this.storage.member(id, userId);
     if (!m || m.blocked || !isOnStage(m.role)) throw new TribuneError('FORBIDDEN', 'not on stage');
+    if (s.state === 'scheduled') await this.greenRoom.admit(id, m);
   }
 
   inviteToken(id: string): { token: string; expiresAt: string } {

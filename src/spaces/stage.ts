@@ -24,6 +24,13 @@ export class StageService {
     return s;
   }
 
+  /** A Space whose stage is in use: live, or scheduled (its green room). */
+  private async stageSpace(id: string): Promise<SpaceRecord> {
+    const s = await this.svc.space(id);
+    if (s.state === 'ended') throw new TribuneError('SPACE_NOT_LIVE');
+    return s;
+  }
+
   private async target(spaceId: string, userId: string): Promise<MemberRecord> {
     await this.svc.user(userId);
     return (await this.storage.member(spaceId, userId)) ?? this.svc.newMember(spaceId, userId, 'listener');
@@ -194,7 +201,7 @@ export class StageService {
 
   async mute(actor: UserRecord, id: string, userId: string, muted: boolean, lock = false): Promise<void> {
     await this.svc.exclusive(id, async () => {
-      const s = await this.liveSpace(id);
+      const s = await this.stageSpace(id);
       const me = await this.svc.requireModerator(s, actor);
       const m = await this.storage.member(id, userId);
       if (!m || m.blocked) throw new TribuneError('NOT_A_MEMBER');
@@ -210,7 +217,7 @@ export class StageService {
   /** A speaker mutes or unmutes themselves; unmuting fails while the host keeps them muted and locked. */
   async muteSelf(user: UserRecord, id: string, muted: boolean): Promise<void> {
     await this.svc.exclusive(id, async () => {
-      await this.liveSpace(id);
+      await this.stageSpace(id);
       const m = await this.storage.member(id, user.id);
       if (!m || m.blocked || !isOnStage(m.role)) throw new TribuneError('FORBIDDEN', 'not on stage');
       if (!muted && m.unmuteLocked) throw new TribuneError('FORCE_MUTED');

@@ -22,6 +22,10 @@ export interface LivePlayerProps {
   url: string;
   token: string | null;
   onAuthError?: () => void;
+  /** The edge's admission token (sent with every media request); null: none. */
+  admission?: string | null;
+  /** The edge refused the admission (expired, unknown there): get a fresh one. */
+  onAdmissionError?: () => void;
 }
 
 /**
@@ -46,6 +50,8 @@ function StreamLivePlayer({
   url,
   token,
   onAuthError,
+  admission,
+  onAdmissionError,
   onUnsupported,
 }: LivePlayerProps & { onUnsupported: () => void }) {
   const mediaRef = useRef<HTMLAudioElement | null>(null);
@@ -54,6 +60,8 @@ function StreamLivePlayer({
     token,
     onAuthError,
     onUnsupported,
+    admission,
+    onAdmissionError,
   });
   const [timing] = useTiming(mediaRef, NO_HLS, true);
 
@@ -91,7 +99,7 @@ function StreamLivePlayer({
   );
 }
 
-function HlsLivePlayer({ url, token, onAuthError }: LivePlayerProps) {
+function HlsLivePlayer({ url, token, onAuthError, admission, onAdmissionError }: LivePlayerProps) {
   const mediaRef = useRef<HTMLAudioElement | null>(null);
   const { hlsRef, player, playing, playlistLive, playerError } = usePlayerEngine(mediaRef, {
     url,
@@ -99,6 +107,8 @@ function HlsLivePlayer({ url, token, onAuthError }: LivePlayerProps) {
     kind: 'live',
     token,
     onAuthError,
+    admission,
+    onAdmissionError,
   });
   const [timing] = useTiming(mediaRef, hlsRef, true);
 

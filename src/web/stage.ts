@@ -2,7 +2,8 @@
  * Being on stage: the microphone published over WHIP with a fresh publish token, the mix-minus
  * (everyone but me) played back, and automatic reconnection (0.5 s, 1 s, 2 s, then every 3 s) for
  * as long as the session is open. The page opens a session while my role is on stage and the
- * Space is live, and closes it the moment either stops being true.
+ * Space is live (or, before the start, while I am in its green room), and closes it the moment
+ * that stops being true. The start of a Space keeps a green-room session as it is.
  */
 import { useCallback, useEffect, useRef, useState } from 'react';
 import { ApiError, client, toApiError } from './api.js';
@@ -301,8 +302,12 @@ export class StageSession {
   }
 }
 
-/** React side of the stage: a StageSession while `active`, kept in sync with `muted`. */
-export function useStage(spaceId: string, active: boolean, muted: boolean) {
+/**
+ * React side of the stage: a StageSession while `active`, kept in sync with `muted`. `leftOnOwn`
+ * is true when the person stopped it themselves (leaving the green room): the WHIP session is then
+ * DELETEd; otherwise a stop means the server already closed it (role or Space state changed).
+ */
+export function useStage(spaceId: string, active: boolean, muted: boolean, leftOnOwn = false) {
   const [state, setState] = useState<StageState>(IDLE);
   const sessionRef = useRef<StageSession | null>(null);
   const mutedRef = useRef(muted);
@@ -311,6 +316,8 @@ export function useStage(spaceId: string, active: boolean, muted: boolean) {
   // WHIP session itself by then, so leaving must not DELETE it again.
   const activeRef = useRef(active);
   activeRef.current = active;
+  const leftOnOwnRef = useRef(leftOnOwn);
+  leftOnOwnRef.current = leftOnOwn;
 
   useEffect(() => {
     exposeHooks({ onStage: active });
@@ -328,7 +335,7 @@ export function useStage(spaceId: string, active: boolean, muted: boolean) {
     return () => {
       window.removeEventListener('pagehide', onPageHide);
       sessionRef.current = null;
-      void session.close({ serverClosed: !activeRef.current });
+      void session.close({ serverClosed: !activeRef.current && !leftOnOwnRef.current });
       exposeHooks({ onStage: false });
     };
   }, [spaceId, active]);

@@ -36,6 +36,8 @@ export interface TribuneTestHooks {
   reactionTotals?: Record<string, number>;
   /** The listen grant's token (null when the Space does not require sign-in). */
   listenToken?: string | null;
+  /** This page's place at the edge: asking, admitted (with its token), queued (position, wait), busy. */
+  admission?: import('./space/admission.js').Admission;
   /** Host/co-host view: the latest Participants (SSE `participants`). */
   participants?: Participants | null;
   /** The SSE stream (signed-in users). */

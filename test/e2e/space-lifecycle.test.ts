@@ -1,7 +1,7 @@
 /**
- * A Space's life in real Chromium: scheduled on /new, started, a listener asks to speak and is
- * approved, heard by another listener (spectrum of the fake microphones' tones), muted and removed
- * by the host; reactions, the listener count, a clip of the live Space, and the replay after the end.
+ * A Space's life in real Chromium: scheduled on /new, rehearsed in the green room, started, a
+ * listener asks to speak and is approved, heard by another listener (spectrum of the fake
+ * microphones' tones), muted and removed by the host; reactions, the listener count, a clip of the live Space, and the replay after the end.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
@@ -131,9 +131,22 @@ describe('Space lifecycle in Chromium: schedule, start, request, mute, remove, r
     expect(await l1.getByTestId('start-now').count()).toBe(0);
     step('scheduled');
 
+    // The host checks their microphone in the green room first; the waiting listener sees none of it.
+    await host.getByRole('button', { name: 'Join the green room' }).click();
+    await host.locator('[data-testid=green-room-card][data-phase=connected]').waitFor({ timeout: 20_000 });
+    const greenRoomSession = await host.evaluate(() => window.__tribune?.speakerId);
+    expect(greenRoomSession).toBeTruthy();
+    expect(await l1.getByTestId('green-room-card').count()).toBe(0);
+    step('green room');
+
     await host.getByTestId('start-now').click();
     await host.locator('[data-testid=space-page][data-state=live][data-role=host]').waitFor();
     await host.locator('[data-testid=stage-card][data-phase=connected]').waitFor({ timeout: 20_000 });
+    // The start kept the green room's WHIP session: no second publish.
+    expect(await host.evaluate(() => [window.__tribune?.speakerId, window.__tribune?.publishes])).toEqual([
+      greenRoomSession,
+      1,
+    ]);
     await l1.locator('[data-testid=space-page][data-state=live]').waitFor({ timeout: 15_000 });
     await pressPlay(l1, 'live-player');
     await installTap(l1, 'media', TAP_FREQS);

@@ -113,6 +113,19 @@ const ROWS: Row[] = [
     { anon: ANON, listener: NO, speaker: 'ok', cohost: 'ok', host: 'ok', other: NO },
     (x, w) => x.c[w].publishToken(x.id),
   ],
+  // A scheduled fixture has nobody on stage but the host: only they may join the green room.
+  [
+    'POST /spaces/:id/publish-token (scheduled: the green room)',
+    hostOnly(),
+    (x, w) => x.c[w].publishToken(x.id),
+    { scheduled: true },
+  ],
+  [
+    'POST /spaces/:id/me/mute (scheduled)',
+    hostOnly(),
+    (x, w) => x.c[w].muteSelf(x.id, true),
+    { scheduled: true },
+  ],
   ['GET /spaces/:id/participants', moderators, (x, w) => x.c[w].participants(x.id)],
   ['POST /spaces/:id/invites', moderators, (x, w) => x.c[w].inviteLink(x.id)],
   [

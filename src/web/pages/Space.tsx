@@ -1,6 +1,8 @@
 /**
  * `/s/:id`: the one Space page, for everyone, by state:
- * - scheduled: details, countdown, Subscribe; the host can start it (and invite speakers);
+ * - scheduled: details, countdown, Subscribe; the host can start it (and invite speakers); the
+ *   host, co-hosts and speakers can meet in the green room (the stage before the start: the same
+ *   WHIP session then goes live without a reconnect; listeners hear nothing until the start);
  * - live: the player (listeners) or the stage (host, co-hosts, speakers: WHIP + mix-minus),
  *   speakers, listener count, reactions, request to speak, clip, host controls;
  * - ended: the replay.
@@ -26,7 +28,9 @@ import { useLiveDocPoll, type LiveDoc } from '../live.js';
 import { Link } from '../router.js';
 import { useSession } from '../session.js';
 import { SpaceHeader } from '../space/Header.js';
+import { useAdmission } from '../space/admission.js';
 import { RETRY_MS, useListenGrant } from '../space/listenGrant.js';
+import { LobbyPlace } from '../space/WaitingRoom.js';
 import { publicSpaceView } from '../space/publicView.js';
 import { LiveView } from '../space/Live.js';
 import { ReplaySection } from '../space/Replay.js';
@@ -54,6 +58,8 @@ export function SpacePage({ id }: { id: string }) {
   const [doc, setDoc] = useState<LiveDoc | null>(null);
   const [participants, setParticipants] = useState<Participants | null>(null);
   const [reloadKey, setReloadKey] = useState(0);
+  /** The stage member asked to be in the green room (before the start). */
+  const [greenRoom, setGreenRoom] = useState(false);
 
   const applySpace = useCallback((v: SpaceView) => {
     setSpace(v);
@@ -124,6 +130,14 @@ export function SpacePage({ id }: { id: string }) {
     refresh: refreshGrant,
   } = useListenGrant(space, listening, user);
 
+  // A place at the edge before playing (and in the lobby before the start): admitted or in line.
+  const { admission, refresh: refreshAdmission } = useAdmission(
+    space?.id,
+    grant?.playbackUrl,
+    grant?.token ?? null,
+    listening && !!grant,
+  );
+
   // No live source at all (signed out on a members-only Space: no listen token, no stream):
   // look at the SpaceView now and then so the page still follows the Space.
   const following = !!user || !!grant;
@@ -171,7 +185,10 @@ export function SpacePage({ id }: { id: string }) {
   }, [id, isModerator, state]);
 
   const { muted, muteError, toggleMute } = useSelfMute(id, me, setMe);
-  const stage = useStage(id, onStage, muted);
+  // The green room publishes like the stage; the start keeps the session (`active` stays true).
+  const inGreenRoom = greenRoom && stageRole && state === 'scheduled' && !blocked;
+  const leftGreenRoom = !greenRoom && stageRole && state === 'scheduled' && !blocked;
+  const stage = useStage(id, onStage || inGreenRoom, muted, leftGreenRoom);
 
   useEffect(() => {
     exposeHooks({ spaceId: id, spaceState: state ?? undefined, role, doc, participants });
@@ -222,9 +239,36 @@ export function SpacePage({ id }: { id: string }) {
           </Link>
         </ErrorBox>
       ) : state === 'scheduled' ? (
-        <ScheduledView space={space} isHost={isHost} needSignIn={needSignIn} onSpace={applySpace} />
+        <ScheduledView
+          space={space}
+          isHost={isHost}
+          needSignIn={needSignIn}
+          onSpace={applySpace}
+          lobby={listening && grant ? <LobbyPlace admission={admission} /> : null}
+          stage={
+            stageRole
+              ? {
+                  me,
+                  participants: isModerator ? participants : null,
+                  selfId: user?.id,
+                  controls: {
+                    joined: inGreenRoom,
+                    onToggle: () => setGreenRoom((g) => !g),
+                    stage: stage.state,
+                    onRetryMic: stage.retry,
+                    onEnableAudio: () => void stage.enableAudio(),
+                    muted,
+                    muteError,
+                    onToggleMute: () => void toggleMute(),
+                  },
+                }
+              : null
+          }
+        />
       ) : state === 'live' ? (
         <LiveView
+          admission={admission}
+          onAdmissionError={refreshAdmission}
           space={space}
           doc={doc}
           me={me}

@@ -4,7 +4,7 @@
  */
 import Hls, { type ErrorData, type HlsConfig } from 'hls.js';
 import { useEffect, useRef, useState, type MutableRefObject } from 'react';
-import { LISTEN_TOKEN_HEADER } from '../../live/types.js';
+import { ADMISSION_HEADER, LISTEN_TOKEN_HEADER } from '../../live/types.js';
 import { exposeHooks, type PlayerState } from '../testHooks.js';
 import { useMediaPlayerState } from './mediaState.js';
 
@@ -27,10 +27,11 @@ const VOD_CONFIG: Partial<HlsConfig> = {
   enableWorker: true,
 };
 
-function withToken(url: string, token: string | null): string {
-  if (!token) return url;
+function withToken(url: string, token: string | null, admission?: string | null): string {
+  if (!token && !admission) return url;
   const u = new URL(url, window.location.href);
-  u.searchParams.set('token', token);
+  if (token) u.searchParams.set('token', token);
+  if (admission) u.searchParams.set('admission', admission);
   return u.href;
 }
 
@@ -40,6 +41,9 @@ interface EngineOptions {
   kind: 'live' | 'replay' | 'clip';
   token: string | null;
   onAuthError?: () => void;
+  /** The edge's admission token (header on every request), and what to do when it is refused. */
+  admission?: string | null;
+  onAdmissionError?: () => void;
 }
 
 /**
@@ -53,6 +57,10 @@ export function usePlayerEngine(mediaRef: MutableRefObject<HTMLAudioElement | nu
   tokenRef.current = opts.token;
   const authRef = useRef(opts.onAuthError);
   authRef.current = opts.onAuthError;
+  const admissionRef = useRef(opts.admission);
+  admissionRef.current = opts.admission;
+  const admissionErrorRef = useRef(opts.onAdmissionError);
+  admissionErrorRef.current = opts.onAdmissionError;
   const [player, setPlayer] = useState<PlayerState>('loading');
   const playing = useMediaPlayerState(mediaRef, setPlayer);
   const [playlistLive, setPlaylistLive] = useState<boolean | null>(null);
@@ -99,6 +107,8 @@ export function usePlayerEngine(mediaRef: MutableRefObject<HTMLAudioElement | nu
         xhrSetup: (xhr) => {
           const token = tokenRef.current;
           if (token) xhr.setRequestHeader(LISTEN_TOKEN_HEADER, token);
+          const admission = admissionRef.current;
+          if (admission) xhr.setRequestHeader(ADMISSION_HEADER, admission);
         },
       });
       hls = h;
@@ -117,6 +127,12 @@ export function usePlayerEngine(mediaRef: MutableRefObject<HTMLAudioElement | nu
         const status = data.response?.code;
         if ((status === 401 || status === 403) && data.type === Hls.ErrorTypes.NETWORK_ERROR)
           authRef.current?.();
+        if (
+          (status === 403 || status === 429) &&
+          data.type === Hls.ErrorTypes.NETWORK_ERROR &&
+          admissionRef.current
+        )
+          admissionErrorRef.current?.();
         if (!data.fatal) return;
         setPlayerError(`${data.type}: ${data.details}`);
         if (data.type === Hls.ErrorTypes.MEDIA_ERROR) {
@@ -142,7 +158,7 @@ export function usePlayerEngine(mediaRef: MutableRefObject<HTMLAudioElement | nu
       h.loadSource(url);
     };
 
-    const nativeUrl = (): string => withToken(url, tokenRef.current);
+    const nativeUrl = (): string => withToken(url, tokenRef.current, admissionRef.current);
     const onNativeError = (): void => {
       if (disposed) return;
       setPlayerError('The stream could not be loaded');

@@ -43,12 +43,13 @@ export function choosePlaybackMode(): 'stream' | 'llhls' {
 }
 
 /** The stream next to a playback URL (`…/master.m3u8` -> `…/stream.mp4?lid=…[&token=…]`). */
-export function streamUrlFor(playbackUrl: string, token: string | null): string {
+export function streamUrlFor(playbackUrl: string, token: string | null, admission?: string | null): string {
   const u = new URL(playbackUrl, window.location.href);
   u.pathname = u.pathname.replace(/[^/]*$/, 'stream.mp4');
   u.search = '';
   u.searchParams.set('lid', PAGE_LID);
   if (token) u.searchParams.set('token', token);
+  if (admission) u.searchParams.set('admission', admission);
   return u.href;
 }
 
@@ -66,6 +67,9 @@ export interface StreamEngineOptions {
   url: string;
   token: string | null;
   onAuthError?: () => void;
+  /** The edge's admission token; onAdmissionError when the edge refuses it (or wants one). */
+  admission?: string | null;
+  onAdmissionError?: () => void;
   /** The edge does not serve the stream: play LL-HLS instead. */
   onUnsupported: () => void;
 }
@@ -166,7 +170,7 @@ export function useStreamEngine(
       const c = new AbortController();
       ctrl?.abort();
       ctrl = c;
-      stats.url = streamUrlFor(url, latest.current.token);
+      stats.url = streamUrlFor(url, latest.current.token, latest.current.admission);
       stats.connects++;
       inFlight = true;
       let idle: ReturnType<typeof setTimeout> | undefined;
@@ -181,7 +185,8 @@ export function useStreamEngine(
           clearTimeout(idle);
           const code = res.status === 200 ? null : await errorCode(res);
           if (disposed) return;
-          if (res.status === 401 || res.status === 403) latest.current.onAuthError?.();
+          if (code?.startsWith('ADMISSION_')) latest.current.onAdmissionError?.();
+          else if (res.status === 401 || res.status === 403) latest.current.onAuthError?.();
           if (
             res.status === 200 ||
             res.status === 400 ||

@@ -11,25 +11,58 @@ import {
   type MeInSpace,
   type UserRef,
 } from '../api.js';
+import { useEffect, useState } from 'react';
 import { ErrorBox, HandIcon } from '../components.js';
 import { LivePlayer } from '../players.js';
 import { Link } from '../router.js';
+import type { Admission } from './admission.js';
 import { ClipControl } from './Clip.js';
+import { QueueCard } from './WaitingRoom.js';
 
 /** Runs a speaker-request call, then updates `me` the way the server will. */
 export type Act = (fn: () => Promise<unknown>, after: (m: MeInSpace) => MeInSpace) => Promise<void>;
+
+/**
+ * A lobby's start is spread over the window the edge chose (`joinWindowMs`, sized to its join
+ * rate): each page waits a random part of it before connecting, so 10,000 pages do not connect in
+ * the same millisecond. Read once, when the slot appears (the Space just went live).
+ */
+function useStartSpread(admission: Admission | undefined): boolean {
+  const [windowMs] = useState(() => (admission?.kind === 'admitted' ? admission.joinWindowMs : 0));
+  const [ready, setReady] = useState(windowMs <= 0);
+  useEffect(() => {
+    if (ready) return;
+    const t = setTimeout(() => setReady(true), Math.random() * windowMs);
+    return () => clearTimeout(t);
+  }, [ready, windowMs]);
+  return ready;
+}
 
 export function ListenSlot({
   needSignIn,
   grant,
   grantError,
   onAuthError,
+  admission,
+  onAdmissionError,
 }: {
   needSignIn: boolean;
   grant: ListenGrant | null;
   grantError: ApiError | null;
   onAuthError: () => void;
+  /** This page's place at the edge (undefined: no admission step, e.g. on stage). */
+  admission?: Admission;
+  onAdmissionError?: () => void;
 }) {
+  const spread = useStartSpread(admission);
+  if (grant && admission && admission.kind !== 'admitted') return <QueueCard admission={admission} />;
+  if (grant && !spread)
+    return (
+      <div className="card center" data-testid="starting" role="status" aria-live="polite">
+        <div className="spinner" aria-hidden="true" />
+        <p>Starting…</p>
+      </div>
+    );
   return needSignIn ? (
     <div className="card center" data-testid="signin-gate">
       <p>This Space is for members. Sign in to listen.</p>
@@ -43,6 +76,8 @@ export function ListenSlot({
       url={grant.playbackUrl}
       token={grant.token}
       onAuthError={onAuthError}
+      admission={admission?.kind === 'admitted' ? admission.token : null}
+      onAdmissionError={onAdmissionError}
     />
   ) : grantError ? (
     <ErrorBox error={grantError} title="Can't play this Space">

@@ -14,6 +14,7 @@ import {
   type UserRef,
 } from '../api.js';
 import type { LiveDoc } from '../live.js';
+import type { Admission } from './admission.js';
 import { AudienceActions, ListenSlot, type Act } from './Audience.js';
 import { HostPanel } from './HostPanel.js';
 import { ReactionBar, ReactionCounts, ReactionFloats, useReactionFeed } from './Reactions.js';
@@ -35,6 +36,8 @@ export function LiveView(
     isModerator: boolean;
     participants: Participants | null;
     onSpace: (v: SpaceView) => void;
+    admission?: Admission;
+    onAdmissionError?: () => void;
   },
 ) {
   const { space, doc, me, user, onStage, stage, grant, setMe } = props;
@@ -84,6 +87,8 @@ export function LiveView(
           grant={grant}
           grantError={props.grantError}
           onAuthError={props.onAuthError}
+          admission={props.admission}
+          onAdmissionError={props.onAdmissionError}
         />
       )}
 

@@ -1,24 +1,49 @@
 /**
  * A scheduled Space: countdown and date; the host can start it now (and share the speaker invite
  * link), everyone else can subscribe (members-only Spaces ask signed-out visitors to sign in).
+ * The host, co-hosts and speakers also get the green room (GreenRoom.tsx); listeners wait here.
  */
-import { useState } from 'react';
-import { client, here, signInPath, toApiError, type ApiError, type SpaceView } from '../api.js';
+import { useState, type ReactNode } from 'react';
+import {
+  client,
+  here,
+  signInPath,
+  toApiError,
+  type ApiError,
+  type MeInSpace,
+  type Participants,
+  type SpaceView,
+} from '../api.js';
 import { ErrorBox, formatCountdown, formatDate, MicIcon, useNow } from '../components.js';
 import { SubscribeButton } from '../pages/Home.js';
 import { Link } from '../router.js';
+import { GreenRoomCard, type GreenRoomControls } from './GreenRoom.js';
 import { InviteLinkBox } from './HostPanel.js';
+
+/** The stage's side of a scheduled Space (host, co-hosts, speakers): the green room. */
+export interface ScheduledStage {
+  me: MeInSpace | null;
+  participants: Participants | null;
+  selfId: string | undefined;
+  controls: GreenRoomControls;
+}
 
 export function ScheduledView({
   space,
   isHost,
   needSignIn,
   onSpace,
+  stage,
+  lobby,
 }: {
   space: SpaceView;
   isHost: boolean;
   needSignIn: boolean;
   onSpace: (v: SpaceView) => void;
+  /** Present for the Space's stage members. */
+  stage?: ScheduledStage | null;
+  /** A listener's place in the lobby (admitted, or in line), from the edge. */
+  lobby?: ReactNode;
 }) {
   const now = useNow(1000);
   const [busy, setBusy] = useState(false);
@@ -76,13 +101,28 @@ export function ScheduledView({
             </Link>
           </>
         )}
-        {!isHost && !needSignIn && (
+        {!isHost && !needSignIn && !stage && (
           <p className="muted small tight">
             Stay on this page and you'll hear it the moment it starts. Subscribe to get a notification.
           </p>
         )}
+        {!isHost && !stage && lobby}
+        {!isHost && stage && (
+          <p className="muted small tight">
+            You're on stage: stay on this page and you go live the moment the host starts.
+          </p>
+        )}
         {error && <ErrorBox error={error} title="Couldn't start the Space" />}
       </div>
+      {stage && (
+        <GreenRoomCard
+          role={stage.me?.role ?? (isHost ? 'host' : null)}
+          me={stage.me}
+          participants={stage.participants}
+          selfId={stage.selfId}
+          controls={stage.controls}
+        />
+      )}
       {isHost && (
         <div className="card panel-card">
           <InviteLinkBox spaceId={space.id} />

@@ -1,6 +1,7 @@
 /**
  * On stage (host, co-hosts, speakers): the self-mute state (the server's word with an optimistic
  * local override) and the stage card: WHIP status, mic errors, host-muted notice, Mute, Leave stage.
+ * The notices and the mute button are shared with the green room (GreenRoom.tsx).
  */
 import { useEffect, useState, type Dispatch, type SetStateAction } from 'react';
 import { client, friendlyMessage, toApiError, type MeInSpace, type Role } from '../api.js';
@@ -57,31 +58,16 @@ export interface StageControls {
   onToggleMute: () => void;
 }
 
-export function StageCard({
-  role,
+/** What stage members see about their session: mic errors, retries, mutes, autoplay. */
+export function StageNotices({
   me,
   stage,
   onRetryMic,
   onEnableAudio,
-  muted,
   muteError,
-  onToggleMute,
-  busy,
-  onLeaveStage,
-}: StageControls & {
-  role: Role | null;
-  me: MeInSpace | null;
-  busy: boolean;
-  onLeaveStage: () => void;
-}) {
+}: Pick<StageControls, 'stage' | 'onRetryMic' | 'onEnableAudio' | 'muteError'> & { me: MeInSpace | null }) {
   return (
-    <div className="card stage-card" data-testid="stage-card" data-phase={stage.phase}>
-      <div className="stage-top">
-        <StatusPill state={stage.phase} text={STAGE_TEXT[stage.phase]} />
-        <span className="muted small">
-          {role === 'host' ? 'Host' : role === 'cohost' ? 'Co-host' : 'Speaker'}
-        </span>
-      </div>
+    <>
       {stage.phase === 'error' && stage.error && (
         <ErrorBox error={stage.error} title="Can't use your microphone">
           <SmallButton onClick={onRetryMic} testId="mic-retry">
@@ -112,18 +98,58 @@ export function StageCard({
           Tap to hear the other speakers.
         </Notice>
       )}
+    </>
+  );
+}
+
+export function MuteButton({ muted, onToggleMute }: Pick<StageControls, 'muted' | 'onToggleMute'>) {
+  return (
+    <button
+      type="button"
+      className={`btn btn-round ${muted ? 'is-muted' : 'is-live'}`}
+      onClick={onToggleMute}
+      aria-pressed={muted}
+      data-testid="mute-button"
+      data-muted={muted ? 'true' : 'false'}
+    >
+      <MicIcon off={muted} />
+      <span>{muted ? 'Unmute' : 'Mute'}</span>
+    </button>
+  );
+}
+
+export function StageCard({
+  role,
+  me,
+  stage,
+  onRetryMic,
+  onEnableAudio,
+  muted,
+  muteError,
+  onToggleMute,
+  busy,
+  onLeaveStage,
+}: StageControls & {
+  role: Role | null;
+  me: MeInSpace | null;
+  busy: boolean;
+  onLeaveStage: () => void;
+}) {
+  return (
+    <div className="card stage-card" data-testid="stage-card" data-phase={stage.phase}>
+      <div className="stage-top">
+        <StatusPill state={stage.phase} text={STAGE_TEXT[stage.phase]} />
+        <span className="muted small">{roleName(role)}</span>
+      </div>
+      <StageNotices
+        me={me}
+        stage={stage}
+        onRetryMic={onRetryMic}
+        onEnableAudio={onEnableAudio}
+        muteError={muteError}
+      />
       <div className="controls">
-        <button
-          type="button"
-          className={`btn btn-round ${muted ? 'is-muted' : 'is-live'}`}
-          onClick={onToggleMute}
-          aria-pressed={muted}
-          data-testid="mute-button"
-          data-muted={muted ? 'true' : 'false'}
-        >
-          <MicIcon off={muted} />
-          <span>{muted ? 'Unmute' : 'Mute'}</span>
-        </button>
+        <MuteButton muted={muted} onToggleMute={onToggleMute} />
         {role !== 'host' && (
           <button
             type="button"
@@ -139,3 +165,6 @@ export function StageCard({
     </div>
   );
 }
+
+export const roleName = (role: Role | null): string =>
+  role === 'host' ? 'Host' : role === 'cohost' ? 'Co-host' : 'Speaker';

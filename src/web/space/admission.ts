@@ -1,0 +1,199 @@
+/**
+ * The listener's place at the edge (issue 7): `GET …/spaces/:id/admit` on the edge that serves the
+ * Space's media, before playback and while waiting in a lobby.
+ * - Admitted: an admission token the player sends with every media request; renewed at the time
+ *   the edge says (`renewInMs`), given back on the way out (leave beacon).
+ * - Queued: a signed ticket, kept in localStorage so a reload keeps the place; asked again exactly
+ *   when the edge says (`retryInMs`, already jittered there); position and honest wait shown.
+ * - An edge without admission (404 NOT_FOUND, an older edge): plays without a token.
+ * - A ticket or token the edge refuses (forged, expired, replayed): dropped, and a fresh request.
+ * - 429 (a flood limit) waits Retry-After; network errors and 5xx retry with backoff.
+ */
+import { useCallback, useEffect, useRef, useState } from 'react';
+import { LISTEN_TOKEN_HEADER } from '../../live/types.js';
+import { PAGE_LID } from '../live.js';
+import { exposeHooks } from '../testHooks.js';
+
+export type Admission =
+  | { kind: 'asking' }
+  | { kind: 'admitted'; token: string | null; joinWindowMs: number }
+  | { kind: 'queued'; position: number; waitMs: number | null; nextAskMs: number }
+  | { kind: 'busy'; retryInMs: number };
+
+interface Stored {
+  ticket?: string;
+  admission?: string;
+  expiresAtMs?: number;
+}
+
+const storageKey = (spaceId: string): string => `tribune.admission.${spaceId}`;
+
+function load(spaceId: string): Stored {
+  try {
+    const v = JSON.parse(localStorage.getItem(storageKey(spaceId)) ?? '{}') as Stored;
+    return typeof v === 'object' && v ? v : {};
+  } catch {
+    return {};
+  }
+}
+
+function save(spaceId: string, v: Stored): void {
+  try {
+    if (!v.ticket && !v.admission) localStorage.removeItem(storageKey(spaceId));
+    else localStorage.setItem(storageKey(spaceId), JSON.stringify(v));
+  } catch {
+    // private mode: the place lasts as long as the page
+  }
+}
+
+/** `…/master.m3u8` -> `…/admit` on the same edge. */
+export function admitUrlFor(playbackUrl: string): string {
+  const u = new URL(playbackUrl, window.location.href);
+  u.pathname = u.pathname.replace(/[^/]*$/, 'admit');
+  u.search = '';
+  return u.href;
+}
+
+type AdmitBody =
+  | { admitted: true; admission: string; expiresAtMs: number; renewInMs: number; joinWindowMs: number }
+  | { admitted: false; ticket: string; position: number; waitMs: number | null; retryInMs: number };
+
+const REFUSED = new Set([
+  'TICKET_INVALID',
+  'TICKET_EXPIRED',
+  'TICKET_REPLAYED',
+  'ADMISSION_INVALID',
+  'ADMISSION_REPLAYED',
+  'ADMISSION_EXPIRED',
+]);
+
+/**
+ * The admission for `spaceId` while `enabled` (listening, or waiting in the lobby), against the
+ * edge of `playbackUrl`. `listenToken`: for Spaces that require sign-in.
+ */
+export function useAdmission(
+  spaceId: string | undefined,
+  playbackUrl: string | undefined,
+  listenToken: string | null,
+  enabled: boolean,
+) {
+  const [admission, setAdmission] = useState<Admission>({ kind: 'asking' });
+  const [kick, setKick] = useState(0);
+  const tokenRef = useRef<string | null>(null);
+  const leaveRef = useRef<(() => void) | null>(null);
+  const listenRef = useRef(listenToken);
+  listenRef.current = listenToken;
+
+  useEffect(() => {
+    if (!enabled || !spaceId || !playbackUrl) return;
+    let stopped = false;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    let failures = 0;
+    const url = admitUrlFor(playbackUrl);
+    const later = (ms: number): void => {
+      clearTimeout(timer);
+      timer = setTimeout(() => void ask(), Math.max(0, ms));
+    };
+    const ask = async (): Promise<void> => {
+      const stored = load(spaceId);
+      const u = new URL(url);
+      if (stored.admission && (stored.expiresAtMs ?? 0) > Date.now())
+        u.searchParams.set('admission', stored.admission);
+      else if (stored.ticket) u.searchParams.set('ticket', stored.ticket);
+      let res: Response;
+      let body: unknown;
+      try {
+        const headers: Record<string, string> = { accept: 'application/json' };
+        if (listenRef.current) headers[LISTEN_TOKEN_HEADER] = listenRef.current;
+        res = await fetch(u.href, { headers, cache: 'no-store', credentials: 'omit' });
+        body = await res.json().catch(() => null);
+      } catch {
+        if (stopped) return;
+        later(Math.min(8000, 1000 * 2 ** failures++));
+        return;
+      }
+      if (stopped) return;
+      const code = (body as { error?: { code?: string } } | null)?.error?.code;
+      if (res.ok && body && typeof (body as AdmitBody).admitted === 'boolean') {
+        failures = 0;
+        const b = body as AdmitBody;
+        if (b.admitted) {
+          save(spaceId, { ticket: stored.ticket, admission: b.admission, expiresAtMs: b.expiresAtMs });
+          tokenRef.current = b.admission;
+          setAdmission((cur) =>
+            cur.kind === 'admitted' && cur.token !== null && cur.joinWindowMs === b.joinWindowMs
+              ? cur.token === b.admission
+                ? cur
+                : { ...cur, token: b.admission }
+              : { kind: 'admitted', token: b.admission, joinWindowMs: b.joinWindowMs },
+          );
+          later(b.renewInMs);
+        } else {
+          save(spaceId, { ticket: b.ticket });
+          tokenRef.current = null;
+          setAdmission({ kind: 'queued', position: b.position, waitMs: b.waitMs, nextAskMs: b.retryInMs });
+          later(b.retryInMs);
+        }
+        return;
+      }
+      if (res.status === 404 && code !== 'SPACE_NOT_FOUND') {
+        // This edge does not admit (an older edge, or none in front): play without a token.
+        setAdmission({ kind: 'admitted', token: null, joinWindowMs: 0 });
+        return;
+      }
+      if (code && REFUSED.has(code)) {
+        save(spaceId, {});
+        tokenRef.current = null;
+        later(failures++ === 0 ? 0 : 2000);
+        return;
+      }
+      if (res.status === 429) {
+        const retry = Math.max(1, Number(res.headers.get('retry-after')) || 5) * 1000;
+        setAdmission((cur) => (cur.kind === 'admitted' ? cur : { kind: 'busy', retryInMs: retry }));
+        later(retry);
+        return;
+      }
+      later(Math.min(8000, 1000 * 2 ** failures++));
+    };
+    void ask();
+    leaveRef.current = () => {
+      // The page is going: give the place back (best effort; it lapses by itself otherwise).
+      const token = tokenRef.current;
+      if (!token) return;
+      try {
+        const leave = new URL(playbackUrl, window.location.href);
+        leave.pathname = leave.pathname.replace(/[^/]*$/, 'leave');
+        leave.search = '';
+        navigator.sendBeacon(leave.href, JSON.stringify({ lid: PAGE_LID, admission: token }));
+        save(spaceId, {});
+      } catch {
+        // lapses by itself
+      }
+    };
+    const onHide = (e: PageTransitionEvent): void => {
+      if (!e.persisted) leaveRef.current?.();
+    };
+    window.addEventListener('pagehide', onHide);
+    return () => {
+      stopped = true;
+      clearTimeout(timer);
+      window.removeEventListener('pagehide', onHide);
+    };
+  }, [spaceId, playbackUrl, enabled, kick]);
+
+  useEffect(() => {
+    exposeHooks({ admission });
+  }, [admission]);
+
+  /** The player was refused (token expired or unknown at this edge): ask again now. */
+  const refresh = useCallback(() => {
+    if (spaceId) {
+      const s = load(spaceId);
+      save(spaceId, { ticket: s.ticket });
+    }
+    tokenRef.current = null;
+    setKick((k) => k + 1);
+  }, [spaceId]);
+
+  return { admission: enabled ? admission : ({ kind: 'asking' } as Admission), refresh };
+}
