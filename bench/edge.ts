@@ -23,7 +23,8 @@
  * 2000 and min(20000, max)), --batch N|listeners:parts,... (TRIBUNE_EDGE_STREAM_BATCH on the edge),
  * --edge-env K=V (repeatable), --phases rps,stream, --mode auto|stream|llhls, --reps 2,
  * --wrk-seconds 8, --wrk-connections 200, --hold-seconds 15, --rate 2000 (connections/s),
- * --gap-ms 1000, --sources 19, --client-impl net|http, --nice -10, --rt, --build, --verbose.
+ * --gap-ms 1000, --sources 19, --client-impl net|http, --nice -10, --rt, --build, --verbose,
+ * --save [FILE] (writes `{capacity, result}` for `tribune capacity`; default bench/results/edge.json).
  *
  * Scheduling: every process of the bench runs at nice -10 (the origin's own default), or with
  * --rt at SCHED_RR priority 1 (chrt; needs CAP_SYS_NICE). On a machine busy with other work, a
@@ -45,16 +46,24 @@ import {
   statSync,
   writeFileSync,
 } from 'node:fs';
-import { setPriority, tmpdir } from 'node:os';
+import { cpus, setPriority, tmpdir, totalmem } from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { REPO_ROOT, createSpace, freePort, scrapeMetrics, whipUrlFor } from '../test/support/server.js';
 import { ToneGenerator } from '../test/support/tone.js';
 import { NodeWhipClient } from '../test/support/whip-client.js';
+import { capacitySummary } from '../src/ops/capacity/figures.js';
 import type { StreamClientConfig, StreamClientMessage, StreamReport } from './edge-stream-client.js';
 
+/** `--save` alone (or before another option) saves to the default file */
+const DEFAULT_SAVE = 'bench/results/edge.json';
+const argv = process.argv.slice(2);
+const saveAt = argv.indexOf('--save');
+if (saveAt >= 0 && (saveAt + 1 >= argv.length || argv[saveAt + 1]!.startsWith('-')))
+  argv.splice(saveAt + 1, 0, DEFAULT_SAVE);
 const { values: args } = parseArgs({
+  args: argv,
   options: {
     json: { type: 'boolean', default: false },
     listeners: { type: 'string' },
@@ -77,6 +86,7 @@ const { values: args } = parseArgs({
     'timeout-seconds': { type: 'string', default: '420' },
     nice: { type: 'string', default: '-10' },
     rt: { type: 'boolean', default: false },
+    save: { type: 'string' },
   },
 });
 
@@ -635,6 +645,11 @@ interface StepResult {
   connected: number;
   failed: number;
   ramp_s: number;
+  /** the edge's CPU seconds while the listeners were opened (until each had its first part) */
+  ramp_edge_cpu_s: number;
+  /** the ramp's CPU minus delivery to the listeners connected so far at the hold's rate (estimate) */
+  connect_cpu_s: number | null;
+  connects_per_core: number | null;
   first_part_ms: { p50: number; p99: number };
   hold_s: number;
   edge_cpu_cores: number;
@@ -676,6 +691,8 @@ interface StepResult {
   origin_requests_per_part: number;
   /** bytes all listeners received in the hold, per second */
   listener_mbit_s: number;
+  /** HTTP payload bytes per connected listener per second in the hold */
+  wire_bytes_per_listener_s: number | null;
   /** the edge's own view at the end of the hold */
   edge_stream_listeners: number | null;
   edge_parts_per_write: number | null;
@@ -908,8 +925,10 @@ async function main(): Promise<void> {
         log(
           `step ${stepNo + 1}: ${n} ${mode} listeners, ramp ${RATE}/s from ${SOURCES.length} source addresses`,
         );
+        const rampCpu0 = cpuSeconds([edge.pid]);
         client = startStreamClient(cfg);
         const ramped = await client.next('ramped', (n / RATE) * 1000 + 60_000);
+        const rampCpu = cpuSeconds([edge.pid]) - rampCpu0;
         for (const p of client.drain('progress'))
           if (args.verbose)
             log(
@@ -981,6 +1000,11 @@ async function main(): Promise<void> {
             ? so[Math.min(so.length - 1, Math.max(0, Math.ceil((p / 100) * so.length) - 1))]!
             : NaN;
         };
+        // connect cost: the ramp's edge CPU minus delivery at the hold's rate to the listeners
+        // connected so far (opened linearly over n / RATE s, then all until the ramp ends)
+        const openS = n / RATE;
+        const rampS = ramped.rampMs / 1000;
+        const connectCpu = rampCpu - cpu * (Math.min(openS, rampS) / 2 + Math.max(0, rampS - openS));
         const step: StepResult = {
           listeners: n,
           mode,
@@ -988,6 +1012,9 @@ async function main(): Promise<void> {
           connected: ramped.connected,
           failed: ramped.failed,
           ramp_s: round(ramped.rampMs / 1000, 1)!,
+          ramp_edge_cpu_s: round(rampCpu, 2)!,
+          connect_cpu_s: connectCpu > 0 ? round(connectCpu, 2) : null,
+          connects_per_core: connectCpu > 0 ? round(ramped.connected / connectCpu) : null,
           first_part_ms: ramped.firstPartMs,
           hold_s: rep.windowS,
           edge_cpu_cores: round(cpu, 3)!,
@@ -1032,6 +1059,7 @@ async function main(): Promise<void> {
           origin_fetches_per_object: round(fetches / (2 * parts + segments), 2)!,
           origin_requests_per_part: round(originReqs / parts, 2)!,
           listener_mbit_s: round((rep.windowBytes * 8) / 1e6 / rep.windowS, 1)!,
+          wire_bytes_per_listener_s: round(rep.windowBytes / rep.windowS / Math.max(1, rep.connected), 1),
           edge_stream_listeners: eh.get('tribune_edge_stream_listeners') ?? null,
           edge_parts_per_write: eh.get('tribune_edge_stream_parts_per_write') ?? null,
           edge_stream_writes_per_s: e1.has('tribune_edge_stream_writes_total')
@@ -1161,6 +1189,37 @@ async function main(): Promise<void> {
       scheduling: args.rt ? 'rr' : `nice ${NICE}`,
       seconds: round((performance.now() - t0) / 1000),
     };
+    if (args.save) {
+      let git: string | null = null;
+      try {
+        git = execFileSync('git', ['describe', '--always', '--dirty'], {
+          cwd: REPO_ROOT,
+          encoding: 'utf8',
+        }).trim();
+      } catch {
+        // not a checkout
+      }
+      const capacity = capacitySummary(result, {
+        machine: {
+          cores: cpus().length,
+          cpu_model: cpus()[0]?.model ?? 'unknown',
+          memory_gb: round(totalmem() / 2 ** 30, 1)!,
+          node: process.version,
+          platform: `${process.platform} ${process.arch}`,
+        },
+        date: new Date().toISOString(),
+        command: `npm run bench:edge -- ${process.argv.slice(2).join(' ')}`.trim(),
+        git,
+      });
+      const file = path.resolve(REPO_ROOT, args.save);
+      mkdirSync(path.dirname(file), { recursive: true });
+      writeFileSync(file, `${JSON.stringify({ capacity, result }, null, 2)}\n`);
+      console.log(
+        `saved to ${path.relative(REPO_ROOT, file)}: ${capacity.stream_listeners_per_core} stream listeners/core, ` +
+          `${capacity.llhls_listeners_per_core} LL-HLS listeners/core, ${capacity.memory_kb_per_listener} KB/listener, ` +
+          `${capacity.wire_bytes_per_listener_s} B/listener-s, ${capacity.stream_connects_per_s_per_core} connects/s/core`,
+      );
+    }
     if (args.json) console.log(JSON.stringify(result));
   } finally {
     if (client) await stopProc(client.proc);

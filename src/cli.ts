@@ -3,6 +3,7 @@
  * tribune start              one process: origin + built-in edge + web app (embedded defaults)
  * tribune origin             origin only (API, WHIP, mixing, LL-HLS origin at /origin)
  * tribune edge --origin URL  an edge alone, in front of an origin, for listeners (/hls)
+ * tribune capacity …         edges, cores, memory, bandwidth and cost for N listeners (--help)
  *
  * Options: --port N, --data-dir DIR, --origin URL, --config FILE (JSON, same shape as TribuneConfig).
  * Environment: PORT, HOST, TRIBUNE_DATA_DIR, TRIBUNE_ORIGIN_URL, TRIBUNE_TOKEN_SECRET, TRIBUNE_LOG_LEVEL.
@@ -16,6 +17,10 @@ import { runEdge } from './edge/server.js';
 import { createOrigin } from './origin/app.js';
 
 async function main(argv: string[]): Promise<void> {
+  if (argv[0] === 'capacity') {
+    process.exitCode = (await import('./ops/capacity/cli.js')).runCapacityCli(argv.slice(1));
+    return;
+  }
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,

@@ -23,6 +23,7 @@ import { edgeRoutes } from '../edge/routes.js';
 import { isTribuneError, TribuneError } from '../errors.js';
 import { hlsOriginRoutes } from '../hls/routes.js';
 import { setNice } from '../media/engine.js';
+import { capacityRoutes } from '../ops/capacity/routes.js';
 import { EnginePool } from '../media/pool.js';
 import type { EngineStats } from '../media/protocol.js';
 import { whipRoutes } from '../rtc/whip-routes.js';
@@ -217,6 +218,7 @@ export async function createOrigin(
     spaceRoutes({ svc, stage, housekeeping, createPerMinute: config.limits.createSpacePerMinute }),
     { prefix: '/api' },
   );
+  await app.register(capacityRoutes(), { prefix: '/api' });
   await app.register(
     whipRoutes({
       registry,
