@@ -14,8 +14,8 @@
 import { randomBytes } from 'node:crypto';
 import { TribuneError } from '../../errors.js';
 import { AdmissionController, type AdmissionLimits, type AdmissionStats } from './controller.js';
+import { AddressTags, JoinLimiter } from './per-address.js';
 import {
-  addressTag,
   admissionSigner,
   checkRehearsalToken,
   deriveKey,
@@ -104,22 +104,19 @@ export class AdmissionGate {
   private readonly tagKey: Buffer;
   private readonly admissionTtlMs: number;
   private readonly ticketTtlMs: number;
-  private readonly perAddressPerMin: number;
+  private readonly joins: JoinLimiter;
+  private readonly tags: AddressTags;
   private readonly implicitTtlMs: number;
   private readonly maxJoinWindowMs: number;
   private readonly maxRebinds: number;
   private readonly places = new Map<string, Place>();
   private readonly perSpace = new Map<string, number>();
   private readonly perAddress = new Map<string, number>();
-  /** Per-address join buckets: address -> [tokens, refilled at]. */
-  private readonly joinBuckets = new Map<string, [number, number]>();
   private readonly verified = new Map<string, AdmissionClaims>();
   private sweptAt = 0;
   private seq = 0;
   private readonly epochShort = randomBytes(3).toString('base64url');
   private lastRehearsal: { token: string; claims: RehearsalClaims } | undefined;
-  /** Address tags (a hash each), remembered for recent addresses. */
-  private readonly tags = new Map<string, string>();
   private timer: NodeJS.Timeout | undefined;
   readonly counts = { admittedNow: 0, queued: 0, renewed: 0, refused: 0, lapsed: 0 };
 
@@ -138,7 +135,8 @@ export class AdmissionGate {
     this.tagKey = deriveKey(opts.secret, 'a');
     this.admissionTtlMs = opts.admissionTtlMs ?? 60_000;
     this.ticketTtlMs = opts.ticketTtlMs ?? 6 * 3600_000;
-    this.perAddressPerMin = opts.joinsPerAddressPerMinute ?? 30;
+    this.joins = new JoinLimiter(opts.joinsPerAddressPerMinute ?? 30, this.now);
+    this.tags = new AddressTags(this.tagKey);
     this.implicitTtlMs = opts.implicitTtlMs ?? 15_000;
     this.maxJoinWindowMs = opts.maxJoinWindowMs ?? 2000;
     this.maxRebinds = opts.maxRebinds ?? 3;
@@ -148,7 +146,7 @@ export class AdmissionGate {
 
   admit(req: AdmitRequest): AdmitAnswer | GateRefusal {
     this.sweep();
-    const tag = this.tagOf(req.address);
+    const tag = this.tags.of(req.address);
     if (req.admission !== undefined) {
       const renewed = this.renew(req, tag);
       if (renewed) return renewed;
@@ -190,10 +188,10 @@ export class AdmissionGate {
   }
 
   private newcomer(req: AdmitRequest, tag: string): AdmitAnswer | GateRefusal {
-    if (!req.rehearsal && !this.takeJoin(req.address))
+    if (!req.rehearsal && !this.joins.take(req.address))
       return this.refuse(
-        new TribuneError('RATE_LIMITED', `at most ${this.perAddressPerMin} joins per minute per address`),
-        Math.ceil(60 / this.perAddressPerMin),
+        new TribuneError('RATE_LIMITED', `at most ${this.joins.perMinute} joins per minute per address`),
+        this.joins.retryAfterSec,
       );
     const r = this.controller.arrive();
     if (r.admitted) {
@@ -335,7 +333,6 @@ export class AdmissionGate {
     if (!force && t - this.sweptAt < 250) return;
     this.sweptAt = t;
     for (const [aid, p] of this.places) if (p.expiresAt <= t) this.release(aid, true);
-    if (this.joinBuckets.size > 100_000) this.joinBuckets.clear();
   }
 
   /** Frees lapsed places once a second even when nobody asks (unref'd timer). */
@@ -351,16 +348,6 @@ export class AdmissionGate {
   }
 
   // ---------------------------------------------------------------- internals
-
-  private tagOf(address: string): string {
-    let t = this.tags.get(address);
-    if (t === undefined) {
-      if (this.tags.size >= 100_000) this.tags.clear();
-      t = addressTag(this.tagKey, address);
-      this.tags.set(address, t);
-    }
-    return t;
-  }
 
   private full(): GateRefusal {
     const p = this.controller.stats();
@@ -422,18 +409,5 @@ export class AdmissionGate {
     const v = (map.get(key) ?? 0) - 1;
     if (v > 0) map.set(key, v);
     else map.delete(key);
-  }
-
-  private takeJoin(address: string): boolean {
-    const t = this.now();
-    const rate = this.perAddressPerMin / 60_000;
-    const b = this.joinBuckets.get(address) ?? [this.perAddressPerMin, t];
-    const tokens = Math.min(this.perAddressPerMin, b[0] + (t - b[1]) * rate);
-    if (tokens < 1) {
-      this.joinBuckets.set(address, [tokens, t]);
-      return false;
-    }
-    this.joinBuckets.set(address, [tokens - 1, t]);
-    return true;
   }
 }
