@@ -3,6 +3,7 @@
  * tribune start              one process: origin + built-in edge + web app (embedded defaults)
  * tribune origin             origin only (API, WHIP, mixing, LL-HLS origin at /origin)
  * tribune edge --origin URL  an edge alone, in front of an origin, for listeners (/hls)
+ * tribune rehearse …         a synthetic crowd against a deployment; rehearsal-token issues its token
  * tribune capacity …         edges, cores, memory, bandwidth and cost for N listeners (--help)
  *
  * Options: --port N, --data-dir DIR, --origin URL, --config FILE (JSON, same shape as TribuneConfig).
@@ -17,6 +18,10 @@ import { runEdge } from './edge/server.js';
 import { createOrigin } from './origin/app.js';
 
 async function main(argv: string[]): Promise<void> {
+  if (argv[0] === 'rehearse' || argv[0] === 'rehearsal-token') {
+    process.exitCode = await (await import('./ops/rehearse/cli.js')).opsCommand(argv);
+    return;
+  }
   if (argv[0] === 'capacity') {
     process.exitCode = (await import('./ops/capacity/cli.js')).runCapacityCli(argv.slice(1));
     return;
