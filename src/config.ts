@@ -57,9 +57,9 @@ export interface TribuneConfig {
     };
     /** Admission (src/edge/admission): what one edge takes on; past it, joiners wait in a queue. */
     admission: {
-      /** Concurrent listeners admitted by one edge (default: 80% of the 50,000 stream listeners one core held in bench:edge). */
+      /** Concurrent listeners admitted by one edge (default: ≈70% of the 56,072 stream listeners one core held in bench:edge). */
       maxListeners: number;
-      /** New listeners admitted per second by one edge (default: from bench:crowd's admissions per core). */
+      /** New listeners admitted per second by one edge (default: about half the ≈11,000 stream connects per second one core managed in bench:edge; delivery shares the core). */
       joinsPerSec: number;
       /** New joins one client address may make per minute (429 RATE_LIMITED beyond). */
       joinsPerAddressPerMinute: number;
