@@ -51,6 +51,14 @@ export const ERRORS = {
   REQUEST_TIMEOUT: { status: 408, message: 'The request headers did not arrive in time' },
   HEADERS_TOO_LARGE: { status: 431, message: 'The request headers are too large' },
   URI_TOO_LONG: { status: 414, message: 'The request URL is too long' },
+  // profiles, follows, search and embeds (issue 11)
+  CANNOT_FOLLOW_SELF: { status: 400, message: 'You cannot follow yourself' },
+  FOLLOW_LIMIT_REACHED: { status: 409, message: 'You follow the maximum number of people' },
+  QUERY_TOO_LONG: { status: 400, message: 'The search query is over 200 characters' },
+  EMBED_NOT_AVAILABLE: {
+    status: 403,
+    message: 'This Space cannot be embedded (its listeners must sign in on Tribune)',
+  },
   // admission, waiting room, rehearsal and capacity (issue 7)
   ADMISSION_REQUIRED: {
     status: 429,

@@ -50,6 +50,22 @@ export const MeInSpace = Type.Object({
 });
 export type MeInSpace = Static<typeof MeInSpace>;
 
+/** A live Space at a glance (lists): the listener count and who is on stage, from the live state. */
+export const LiveSummary = Type.Object({
+  listeners: Type.Integer(),
+  speakers: Type.Array(
+    Type.Object({
+      userId: Type.String(),
+      handle: Type.String(),
+      name: Type.String(),
+      role: Type.String(),
+      speaking: Type.Boolean(),
+      muted: Type.Boolean(),
+    }),
+  ),
+});
+export type LiveSummary = Static<typeof LiveSummary>;
+
 export const SpaceView = Type.Object({
   id: Type.String(),
   title: Type.String(),
@@ -80,6 +96,8 @@ export const SpaceView = Type.Object({
     expiresAt: Nullable(Type.String()),
   }),
   me: Nullable(MeInSpace),
+  /** Lists only (`GET /api/spaces`, profiles, search, following): a live Space's count and stage. */
+  live: Type.Optional(LiveSummary),
 });
 export type SpaceView = Static<typeof SpaceView>;
 
@@ -162,11 +180,36 @@ export type RequestView = Static<typeof RequestView>;
 export const Participants = Type.Object({
   members: Type.Array(MemberView),
   requests: Type.Array(RequestView),
-  /** A sample of signed-in listeners, from the edges' reports. */
+  /** A sample of signed-in listeners, from the edges' reports (never anyone on stage or blocked). */
   listenerSample: Type.Array(UserRef),
   listeners: Type.Number(),
 });
 export type Participants = Static<typeof Participants>;
+
+/** `GET /spaces/:id/listeners`: a page of the signed-in listeners (`cursor` from the previous page). */
+export const ListenersQuery = Type.Object(
+  {
+    cursor: Type.Optional(Type.String({ pattern: '^[0-9a-z]{1,11}$' })),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100 })),
+  },
+  { additionalProperties: false },
+);
+export type ListenersQuery = Static<typeof ListenersQuery>;
+
+/** Who is listening: a page of the signed-in listeners (not on stage), and the anonymous rest. */
+export const ListenerList = Type.Object({
+  /** Everyone listening: signedIn + anonymous. */
+  total: Type.Integer(),
+  /** Listeners who are not signed in (the edges' count less the signed-in listeners). */
+  anonymous: Type.Integer(),
+  /** Signed-in listeners (with the Space's page open), all pages together. */
+  signedIn: Type.Integer(),
+  /** This page, in the order they arrived. */
+  listeners: Type.Array(UserRef),
+  /** Pass as `cursor` for the next page; null on the last one. */
+  nextCursor: Nullable(Type.String()),
+});
+export type ListenerList = Static<typeof ListenerList>;
 
 export const TrimBody = Type.Object(
   { startSec: Type.Number({ minimum: 0, maximum: 86_400 }) },

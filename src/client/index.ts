@@ -8,6 +8,7 @@ import type {
   ClipView,
   CreateSpaceBody,
   InviteLink,
+  ListenerList,
   ListenGrant,
   MuteBody,
   NotificationList,
@@ -19,8 +20,19 @@ import type {
   SpaceView,
   UserRef,
 } from '../api/schemas.js';
+import type {
+  EmbedInfo,
+  FeedPage,
+  FollowPage,
+  FollowState,
+  PageQuery,
+  SpacePage,
+  UserProfile,
+  UserSpacesQuery,
+} from '../api/social-schemas.js';
 
 export type * from '../api/schemas.js';
+export type * from '../api/social-schemas.js';
 
 /** An error answered by the API (`{error:{code,message}}`), or a failure to reach it at all. */
 export class ApiError extends Error {
@@ -48,7 +60,7 @@ export interface Me {
   csrfToken: string;
 }
 
-type Method = 'GET' | 'POST' | 'DELETE';
+type Method = 'GET' | 'POST' | 'PUT' | 'DELETE';
 
 export class TribuneClient {
   readonly baseUrl: string;
@@ -157,6 +169,14 @@ export class TribuneClient {
     this.request('POST', `/api/spaces/${enc(id)}/publish-token`);
   participants = (id: string): Promise<Participants> =>
     this.request('GET', `/api/spaces/${enc(id)}/participants`);
+  /** A page of who is listening (`cursor`: the previous page's `nextCursor`). */
+  listeners = (id: string, page: { cursor?: string; limit?: number } = {}): Promise<ListenerList> => {
+    const q = new URLSearchParams();
+    if (page.cursor !== undefined) q.set('cursor', page.cursor);
+    if (page.limit !== undefined) q.set('limit', String(page.limit));
+    const qs = q.toString();
+    return this.request('GET', `/api/spaces/${enc(id)}/listeners${qs ? `?${qs}` : ''}`);
+  };
 
   // ---------------------------------------------------------------- requests, invites, roles
   requestToSpeak = (id: string): Promise<void> => this.request('POST', `/api/spaces/${enc(id)}/requests`);
@@ -188,6 +208,35 @@ export class TribuneClient {
   createClip = (id: string, b: ClipBody = {}): Promise<ClipView> =>
     this.request('POST', `/api/spaces/${enc(id)}/clips`, b);
   clip = (clipId: string): Promise<ClipView> => this.request('GET', `/api/clips/${enc(clipId)}`);
+
+  // ---------------------------------------------------------------- profiles, follows, feed, search
+  profile = (handle: string): Promise<UserProfile> => this.request('GET', `/api/users/${enc(handle)}`);
+  userSpaces = (handle: string, q: UserSpacesQuery = {}): Promise<SpacePage> =>
+    this.request('GET', `/api/users/${enc(handle)}/spaces${query(q)}`);
+  follow = (handle: string): Promise<FollowState> => this.request('PUT', `/api/users/${enc(handle)}/follow`);
+  unfollow = (handle: string): Promise<FollowState> =>
+    this.request('DELETE', `/api/users/${enc(handle)}/follow`);
+  followers = (handle: string, q: PageQuery = {}): Promise<FollowPage> =>
+    this.request('GET', `/api/users/${enc(handle)}/followers${query(q)}`);
+  following = (handle: string, q: PageQuery = {}): Promise<FollowPage> =>
+    this.request('GET', `/api/users/${enc(handle)}/following${query(q)}`);
+  followingSpaces = (state: 'live' | 'scheduled', q: PageQuery = {}): Promise<SpacePage> =>
+    this.request('GET', `/api/me/following/spaces${query({ state, ...q })}`);
+  feed = (q: PageQuery = {}): Promise<FeedPage> => this.request('GET', `/api/me/feed${query(q)}`);
+  markFeedRead = (): Promise<void> => this.request('POST', '/api/me/feed/read');
+  search = (q: string, page: PageQuery = {}): Promise<SpacePage> =>
+    this.request('GET', `/api/search${query({ q, ...page })}`);
+  embedInfo = (id: string): Promise<EmbedInfo> => this.request('GET', `/api/spaces/${enc(id)}/embed`);
+  /** The .ics of a scheduled Space (a download link, not a JSON call). */
+  calendarUrl = (id: string): string => `${this.baseUrl}/api/spaces/${enc(id)}/calendar.ics`;
+}
+
+/** `?a=1&b=2` from the defined values (empty when none). */
+function query(q: Record<string, string | number | undefined>): string {
+  const p = new URLSearchParams();
+  for (const [k, v] of Object.entries(q)) if (v !== undefined) p.set(k, String(v));
+  const s = p.toString();
+  return s ? `?${s}` : '';
 }
 
 const enc = encodeURIComponent;

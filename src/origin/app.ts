@@ -39,6 +39,9 @@ import { spaceRoutes } from '../spaces/routes.js';
 import { SpaceService } from '../spaces/service.js';
 import { StageService } from '../spaces/stage.js';
 import { SqliteStorage } from '../store/sqlite.js';
+import { EMBED_FRAME_POLICY, isEmbedUrl } from '../social/embed.js';
+import { socialRoutes } from '../social/routes.js';
+import { SocialService } from '../social/service.js';
 import { SpaceRegistry } from './spaces.js';
 import { loadSecret, TokenSigner } from './tokens.js';
 
@@ -93,6 +96,8 @@ export async function createOrigin(
     // (from memory: hashed assets immutable, index.html revalidated); fastify gets the rest.
     serverFactory: (handler) =>
       listenerServerFactory(() => hot)((req, res) => {
+        // The embeddable player may be framed by any site; nothing else changes.
+        if (isEmbedUrl(req.url)) res.setHeader('content-security-policy', EMBED_FRAME_POLICY);
         if (!shell(req, res)) handler(req, res);
       }),
     clientErrorHandler: tribuneClientErrorHandler,
@@ -118,6 +123,8 @@ export async function createOrigin(
   const hub = new LiveHub({ onListenerError: (err) => log.error({ err }, 'live state listener failed') });
   const svc = new SpaceService({ storage, registry, hub, tokens, config, log });
   const stage = new StageService(svc);
+  const social = new SocialService(svc);
+  svc.announce = (s) => social.announce(s);
   const housekeeping = new Housekeeping(svc, { webhookSecret: secret });
   await svc.replays.ensureDirs();
   await svc.init();
@@ -206,6 +213,7 @@ export async function createOrigin(
         { name: 'spaces', description: 'Space lifecycle and grants' },
         { name: 'stage', description: 'Requests to speak, roles, mutes, and the real-time channel' },
         { name: 'replays', description: 'Replays and clips' },
+        { name: 'social', description: 'Profiles, follows, notifications, search, calendar and embeds' },
       ],
     },
   });
@@ -218,6 +226,7 @@ export async function createOrigin(
     spaceRoutes({ svc, stage, housekeeping, createPerMinute: config.limits.createSpacePerMinute }),
     { prefix: '/api' },
   );
+  await app.register(socialRoutes({ social }), { prefix: '/api' });
   await app.register(capacityRoutes(), { prefix: '/api' });
   await app.register(
     whipRoutes({

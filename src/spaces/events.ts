@@ -5,7 +5,12 @@
  * - `participants`: members, requests and a listener sample, to hosts and co-hosts only;
  * - `doc`: the live state document (speakers, levels, count, reactions) at each publish.
  * Listeners who are not signed in get the same `doc` through the edge instead (cacheable).
- * An open stream also tells housekeeping that the host is still around.
+ * An open stream also tells housekeeping that the host is still around, and puts its user in the
+ * Space's listener presence (presence.ts) until it closes.
+ *
+ * Moderators' `participants` follows the audience too, not only membership changes: the listener
+ * count and sample change with every edge report (about once a second), so each moderator stream
+ * looks at them every AUDIENCE_CHECK_MS and sends a fresh `participants` when they changed.
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { requireUser } from '../accounts/plugin.js';
@@ -14,6 +19,8 @@ import { isModerator } from './policy.js';
 import type { SpaceRoutesOptions } from './routes.js';
 
 const HEARTBEAT_MS = 15_000;
+/** How often a moderator's stream compares the audience (count, sample) with what it last sent. */
+const AUDIENCE_CHECK_MS = 500;
 
 export const eventRoutes =
   (opts: SpaceRoutesOptions): FastifyPluginAsyncTypebox =>
@@ -48,16 +55,35 @@ export const eventRoutes =
         };
         const sendMe = async (): Promise<void> => send('me', await svc.meIn(await svc.space(id), user));
         let participantsTimer: NodeJS.Timeout | undefined;
+        /** This user moderates the Space (as of the last `participants` check). */
+        let moderator = false;
+        /** The audience (count and sample) in the last `participants` sent. */
+        let audienceSent = '';
+        const audience = (): string =>
+          svc.hub.has(id) ? `${svc.hub.listeners(id)} ${svc.hub.sample(id).sort().join(',')}` : '';
         const sendParticipants = (): void => {
           // Bursts of changes (a wave of requests) become one message per 100 ms.
           participantsTimer ??= setTimeout(() => {
             participantsTimer = undefined;
             void (async () => {
               const m = await svc.storage.member(id, user.id);
-              if (isModerator(m?.role) && !m?.blocked) send('participants', await stage.participantsView(id));
+              moderator = isModerator(m?.role) && !m?.blocked && !closed;
+              if (moderator) audienceCheck ??= setInterval(checkAudience, AUDIENCE_CHECK_MS);
+              else {
+                clearInterval(audienceCheck);
+                audienceCheck = undefined;
+                return;
+              }
+              const seen = audience();
+              send('participants', await stage.participantsView(id));
+              audienceSent = seen;
             })().catch(() => undefined);
           }, 100);
         };
+        let audienceCheck: NodeJS.Timeout | undefined;
+        function checkAudience(): void {
+          if (moderator && !closed && audience() !== audienceSent) sendParticipants();
+        }
         const onMe = (sid: string, uid: string) =>
           void (sid === id && uid === user.id && sendMe().catch(() => undefined));
         const onParticipants = (sid: string) => void (sid === id && sendParticipants());
@@ -76,11 +102,14 @@ export const eventRoutes =
         svc.hub.on('doc', onDoc);
         const isHost = space.hostId === user.id;
         if (isHost) opts.housekeeping.hostPage(id, 1);
+        const present = svc.presence.join(id, user.id);
         const ping = setInterval(() => !closed && raw.write(': ping\n\n'), HEARTBEAT_MS);
         raw.on('close', () => {
           closed = true;
           clearInterval(ping);
+          clearInterval(audienceCheck);
           clearTimeout(participantsTimer);
+          if (present) svc.presence.leave(id, user.id);
           svc.off('me', onMe);
           svc.off('participants', onParticipants);
           svc.off('space', onSpace);

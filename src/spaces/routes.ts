@@ -29,6 +29,7 @@ import {
 } from '../api/schemas.js';
 import type { UserRecord } from '../store/types.js';
 import { eventRoutes } from './events.js';
+import { listenerRoutes } from './listeners.js';
 import type { Housekeeping } from './housekeeping.js';
 import type { SpaceService } from './service.js';
 import type { StageService } from './stage.js';
@@ -430,4 +431,5 @@ export const spaceRoutes =
     );
 
     await app.register(eventRoutes(opts));
+    await app.register(listenerRoutes(opts));
   };

@@ -21,8 +21,10 @@ import type { LiveBase, LiveSpeaker } from '../live/types.js';
 import { newId, type SpaceRegistry } from '../origin/spaces.js';
 import type { TokenSigner } from '../origin/tokens.js';
 import type { MemberRecord, SpaceRecord, SpaceState, Storage, UserRecord } from '../store/types.js';
+import { liveSummary } from '../social/live-card.js';
 import { GreenRoom } from './green-room.js';
 import { isModerator, isOnStage, ON_STAGE } from './policy.js';
+import { ListenerPresence } from './presence.js';
 import { ReplayService } from './replays.js';
 
 export interface ServiceEvents {
@@ -66,11 +68,15 @@ export class SpaceService extends EventEmitter<ServiceEvents> {
   readonly now: () => number;
   readonly replays: ReplayService;
   readonly greenRoom: GreenRoom;
+  /** Signed-in users with a Space's page open (the public listener list: listeners.ts). */
+  readonly presence = new ListenerPresence();
   private readonly locks = new Map<string, Promise<unknown>>();
   /** Spaces whose listeners must be signed in (the edges ask, per request, through response headers). */
   private readonly signedInOnly = new Set<string>();
   /** Users by id, for live-state documents (display names change rarely; refreshed on role changes). */
   private readonly userCache = new Map<string, UserRecord>();
+  /** Told once a Space is scheduled or goes live (the followers' webhook event: src/social). */
+  announce: ((s: SpaceRecord) => Promise<void>) | null = null;
 
   constructor(deps: ServiceDeps) {
     super();
@@ -185,6 +191,7 @@ export class SpaceService extends EventEmitter<ServiceEvents> {
     } else {
       this.hub.open(record.id, { state: 'scheduled', title, speakers: [] });
     }
+    await this.announceSafely(record);
     return this.view(record.id, user);
   }
 
@@ -198,6 +205,7 @@ export class SpaceService extends EventEmitter<ServiceEvents> {
       await this.registry.openLive(id);
       await this.openLiveState(live);
       await this.remindSubscribers(live);
+      await this.announceSafely(live);
     });
     this.emit('space', id);
     return this.view(id, user);
@@ -259,6 +267,14 @@ export class SpaceService extends EventEmitter<ServiceEvents> {
     }
   }
 
+  private async announceSafely(s: SpaceRecord): Promise<void> {
+    try {
+      await this.announce?.(s);
+    } catch (err) {
+      this.log.error({ err, id: s.id }, 'could not announce a Space to followers');
+    }
+  }
+
   async subscribe(user: UserRecord, id: string, on: boolean): Promise<void> {
     const s = await this.space(id);
     if (on && s.state !== 'scheduled') throw new TribuneError('SPACE_NOT_SCHEDULED');
@@ -290,10 +306,16 @@ export class SpaceService extends EventEmitter<ServiceEvents> {
     const out: SpaceView[] = [];
     for (const st of states) {
       const spaces = await this.storage.listSpaces({ states: [st], limit: LIST_LIMIT });
-      for (const s of spaces)
-        out.push(this.toView(s, await this.user(s.hostId), viewer ? await this.meIn(s, viewer) : null));
+      for (const s of spaces) out.push(await this.listItem(s, viewer));
     }
     return out;
+  }
+
+  /** The view of a record already loaded, for lists: a live Space also carries its count and stage. */
+  async listItem(s: SpaceRecord, viewer: UserRecord | null): Promise<SpaceView> {
+    const v = this.toView(s, await this.user(s.hostId), viewer ? await this.meIn(s, viewer) : null);
+    const live = s.state === 'live' ? liveSummary(this.hub, s.id) : undefined;
+    return live ? { ...v, live } : v;
   }
 
   async meIn(s: SpaceRecord, user: UserRecord): Promise<MeInSpace> {

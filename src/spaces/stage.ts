@@ -257,7 +257,10 @@ export class StageService {
   async participantsView(id: string): Promise<Participants> {
     const members = await this.storage.members(id);
     const requests = await this.storage.requests(id);
-    const sample = this.svc.hub.has(id) ? this.svc.hub.sample(id) : [];
+    // The edges' sample lags a role change by a report or two: whoever is on stage (or blocked) now
+    // is never shown as a listener.
+    const offAudience = new Set(members.filter((m) => m.blocked || isOnStage(m.role)).map((m) => m.userId));
+    const sample = (this.svc.hub.has(id) ? this.svc.hub.sample(id) : []).filter((u) => !offAudience.has(u));
     const ids = [...new Set([...members.map((m) => m.userId), ...requests.map((r) => r.userId), ...sample])];
     const users = new Map((await this.storage.usersByIds(ids)).map((u) => [u.id, u]));
     const ref = (uid: string) => {

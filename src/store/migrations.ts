@@ -119,6 +119,57 @@ export const migrations: readonly Migration[] = [
       CREATE INDEX outbox_due ON outbox (next_attempt_at);
     `,
   },
+  {
+    // Profiles, follows, the notification feed (a pull: see SqliteSocial.notificationFeed) and search.
+    version: 2,
+    up: `
+      CREATE TABLE follows (
+        follower_id TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+        followee_id TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+        created_at  TEXT NOT NULL,
+        PRIMARY KEY (follower_id, followee_id)
+      ) STRICT, WITHOUT ROWID;
+      CREATE INDEX follows_followee ON follows (followee_id, created_at, follower_id);
+      CREATE INDEX follows_follower ON follows (follower_id, created_at, followee_id);
+
+      -- Counters kept with each follow and unfollow (a profile never counts a million rows).
+      CREATE TABLE follow_counts (
+        user_id   TEXT PRIMARY KEY REFERENCES users (id) ON DELETE CASCADE,
+        followers INTEGER NOT NULL DEFAULT 0,
+        following INTEGER NOT NULL DEFAULT 0
+      ) STRICT, WITHOUT ROWID;
+
+      -- Where a user last read their notification feed: pulled items up to then count as read.
+      CREATE TABLE feed_reads (
+        user_id TEXT PRIMARY KEY REFERENCES users (id) ON DELETE CASCADE,
+        read_at TEXT NOT NULL
+      ) STRICT, WITHOUT ROWID;
+
+      CREATE INDEX notifications_user_space ON notifications (user_id, space_id);
+      CREATE INDEX spaces_host_recency
+        ON spaces (host_id, state, COALESCE(ended_at, started_at, scheduled_for, created_at), id);
+      CREATE INDEX spaces_host_created ON spaces (host_id, created_at);
+      CREATE INDEX spaces_host_started ON spaces (host_id, started_at);
+
+      -- Full-text search over titles and hosts (handle and display name), kept by triggers.
+      CREATE VIRTUAL TABLE spaces_fts USING fts5 (title, host, tokenize = 'unicode61 remove_diacritics 2');
+      CREATE TRIGGER spaces_fts_insert AFTER INSERT ON spaces BEGIN
+        INSERT INTO spaces_fts (rowid, title, host)
+          SELECT new.rowid, new.title, u.handle || ' ' || u.display_name FROM users u WHERE u.id = new.host_id;
+      END;
+      CREATE TRIGGER spaces_fts_update AFTER UPDATE OF title, host_id ON spaces
+        WHEN old.title IS NOT new.title OR old.host_id IS NOT new.host_id BEGIN
+        DELETE FROM spaces_fts WHERE rowid = old.rowid;
+        INSERT INTO spaces_fts (rowid, title, host)
+          SELECT new.rowid, new.title, u.handle || ' ' || u.display_name FROM users u WHERE u.id = new.host_id;
+      END;
+      CREATE TRIGGER spaces_fts_delete AFTER DELETE ON spaces BEGIN
+        DELETE FROM spaces_fts WHERE rowid = old.rowid;
+      END;
+      INSERT INTO spaces_fts (rowid, title, host)
+        SELECT s.rowid, s.title, u.handle || ' ' || u.display_name FROM spaces s JOIN users u ON u.id = s.host_id;
+    `,
+  },
 ];
 
 /** The schema version this code writes (the last migration's). */

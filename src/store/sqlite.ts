@@ -4,6 +4,15 @@ import Database from 'better-sqlite3';
 import { TribuneError } from '../errors.js';
 import { migrate } from './migrations.js';
 import type {
+  FeedItemRecord,
+  FollowCounts,
+  FollowEntry,
+  Keyset,
+  RankedKeyset,
+  SpacePage,
+} from './social-types.js';
+import { SqliteSocial } from './sqlite-social.js';
+import type {
   ClipRecord,
   MemberRecord,
   NewSpace,
@@ -328,12 +337,14 @@ export class SqliteStorage implements Storage {
   private readonly q: ReturnType<typeof prepareAll>;
   private readonly insertNotifications: (n: NotificationRecord[]) => void;
   private readonly patchSpace: (id: string, patch: Partial<SpaceRecord>) => SpaceRecord;
+  private readonly social: SqliteSocial<SpaceRow, UserRow>;
 
   private constructor(
     /** The connection (diagnostics, backups, tests). Do not write to it outside this class. */
     readonly db: Database.Database,
   ) {
     this.q = prepareAll(db);
+    this.social = new SqliteSocial<SpaceRow, UserRow>(db, { toSpace, toUser });
     this.insertNotifications = db.transaction((list: NotificationRecord[]) => {
       for (const n of list)
         this.q.insertNotification.run({
@@ -620,6 +631,28 @@ export class SqliteStorage implements Storage {
   async deleteOutbox(id: string): Promise<void> {
     this.q.deleteOutbox.run(id);
   }
+
+  // profiles, follows, the notification feed and search (sqlite-social.ts)
+
+  follow = (a: string, b: string, atIso: string): Promise<boolean> => this.social.follow(a, b, atIso);
+  unfollow = (a: string, b: string): Promise<boolean> => this.social.unfollow(a, b);
+  isFollowing = (a: string, b: string): Promise<boolean> => this.social.isFollowing(a, b);
+  followCounts = (userId: string): Promise<FollowCounts> => this.social.followCounts(userId);
+  followers = (userId: string, page: { after?: Keyset; limit: number }): Promise<FollowEntry[]> =>
+    this.social.followers(userId, page);
+  following = (userId: string, page: { after?: Keyset; limit: number }): Promise<FollowEntry[]> =>
+    this.social.following(userId, page);
+  spacesByHost = (hostId: string, page: SpacePage): Promise<SpaceRecord[]> =>
+    this.social.spacesByHost(hostId, page);
+  followedSpaces = (userId: string, page: SpacePage): Promise<SpaceRecord[]> =>
+    this.social.followedSpaces(userId, page);
+  notificationFeed = (
+    userId: string,
+    q: { sinceIso: string; after?: Keyset; limit: number },
+  ): Promise<FeedItemRecord[]> => this.social.notificationFeed(userId, q);
+  markFeedRead = (userId: string, nowIso: string): Promise<void> => this.social.markFeedRead(userId, nowIso);
+  searchSpaces = (q: { terms: string[]; after?: RankedKeyset; limit: number }): Promise<SpaceRecord[]> =>
+    this.social.searchSpaces(q);
 
   /** Idempotent. */
   async close(): Promise<void> {

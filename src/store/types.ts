@@ -6,6 +6,8 @@
  * the API acknowledges only after that.
  */
 
+import type { SocialStorage } from './social-types.js';
+
 export type Role = 'host' | 'cohost' | 'speaker' | 'listener';
 export type SpaceState = 'scheduled' | 'live' | 'ended';
 export type ReplayState = 'none' | 'available' | 'deleted' | 'expired';
@@ -103,7 +105,8 @@ export interface OutboxRecord {
 
 export type NewSpace = Omit<SpaceRecord, 'replayTrimStartSec' | 'replayExpiresAt' | 'replayState'>;
 
-export interface Storage {
+/** Social methods (follows, feed, search): social-types.ts. */
+export interface Storage extends SocialStorage {
   // users
   createUser(u: UserRecord): Promise<void>; // throws TribuneError('HANDLE_TAKEN') on a duplicate handle
   userById(id: string): Promise<UserRecord | undefined>;

@@ -1,7 +1,12 @@
 import { useEffect, useRef, useState } from 'react';
-import { client, signInPath, spacePath, type NotificationView } from './api.js';
-import { Avatar, BellIcon, formatAgo, LogoIcon } from './components.js';
+import { client, signInPath, spacePath, type FeedItemView } from './api.js';
+import { Avatar, BellIcon, formatAgo, formatDate, LogoIcon } from './components.js';
 import { ClipPage } from './pages/Clip.js';
+import { EmbedPage } from './pages/Embed.js';
+import { ProfilePage } from './pages/Profile.js';
+import { SearchPage } from './pages/Search.js';
+import { SearchBox } from './social/SearchBox.js';
+import { profilePath } from './social/SpaceCard.js';
 import { HomePage } from './pages/Home.js';
 import { JoinPage } from './pages/Join.js';
 import { NewSpacePage } from './pages/NewSpace.js';
@@ -45,6 +50,8 @@ function Route() {
   if (matchRoute('/new', pathname)) return <NewSpacePage />;
   if ((m = matchRoute('/s/:id', pathname))) return <SpacePage key={m.id} id={m.id} />;
   if ((m = matchRoute('/clip/:id', pathname))) return <ClipPage key={m.id} id={m.id} />;
+  if ((m = matchRoute('/u/:handle', pathname))) return <ProfilePage key={m.handle} handle={m.handle} />;
+  if (matchRoute('/search', pathname)) return <SearchPage q={q.get('q') ?? ''} />;
   if ((m = matchRoute('/join/:id', pathname))) {
     const invite = q.get('invite');
     return <JoinPage key={`${m.id}|${invite ?? ''}`} id={m.id} invite={invite} />;
@@ -54,9 +61,13 @@ function Route() {
   return <NotFound />;
 }
 
-/** Polls the signed-in user's notifications every 15 s. */
+/**
+ * Polls the signed-in user's notification feed (their reminders, and what the people they follow
+ * scheduled or started) every 15 s, and at each page change.
+ */
 function useNotifications(enabled: boolean) {
-  const [items, setItems] = useState<NotificationView[]>([]);
+  const [items, setItems] = useState<FeedItemView[]>([]);
+  const { pathname } = useLocation();
   useEffect(() => {
     if (!enabled) {
       setItems([]);
@@ -66,8 +77,8 @@ function useNotifications(enabled: boolean) {
     let timer: ReturnType<typeof setTimeout> | undefined;
     const load = async (): Promise<void> => {
       try {
-        const list = await client.notifications();
-        if (!stopped) setItems(list.notifications);
+        const page = await client.feed();
+        if (!stopped) setItems(page.items);
       } catch {
         // keep the last list; try again next time
       }
@@ -78,7 +89,7 @@ function useNotifications(enabled: boolean) {
       stopped = true;
       clearTimeout(timer);
     };
-  }, [enabled]);
+  }, [enabled, pathname]);
   return [items, setItems] as const;
 }
 
@@ -102,7 +113,7 @@ function Notifications() {
     setOpen(next);
     if (next && unread > 0) {
       const now = new Date().toISOString();
-      void client.markNotificationsRead().then(
+      void client.markFeedRead().then(
         () => setItems((list) => list.map((n) => (n.readAt ? n : { ...n, readAt: now }))),
         () => undefined,
       );
@@ -131,7 +142,7 @@ function Notifications() {
           <div className="menu-title">Notifications</div>
           {items.length === 0 ? (
             <p className="muted small menu-empty">
-              Nothing yet. Subscribe to an upcoming Space to get a heads-up.
+              Nothing yet. Follow people or subscribe to an upcoming Space to get a heads-up.
             </p>
           ) : (
             <ul className="menu-list">
@@ -142,13 +153,10 @@ function Notifications() {
                     className={`menu-item${n.readAt ? '' : ' is-unread'}`}
                     data-testid="notification-item"
                     data-space-id={n.spaceId}
+                    data-kind={n.kind}
                     onClick={() => setOpen(false)}
                   >
-                    <span className="badge badge-live">LIVE</span>
-                    <span className="menu-item-text">
-                      <strong>{n.spaceTitle}</strong> started
-                      <span className="muted small"> · {formatAgo(n.createdAt)}</span>
-                    </span>
+                    <FeedItemText item={n} />
                   </Link>
                 </li>
               ))}
@@ -157,6 +165,39 @@ function Notifications() {
         </div>
       )}
     </div>
+  );
+}
+
+/** One notification: a reminder ("… started"), or a followed host's "scheduled" / "is live". */
+function FeedItemText({ item: n }: { item: FeedItemView }) {
+  const ago = <span className="muted small"> · {formatAgo(n.createdAt)}</span>;
+  if (n.kind === 'host-scheduled')
+    return (
+      <>
+        <span className="badge badge-soon">NEW</span>
+        <span className="menu-item-text">
+          {n.host.displayName} scheduled <strong>{n.spaceTitle}</strong>
+          {n.scheduledFor && <span className="muted small"> for {formatDate(n.scheduledFor)}</span>}
+          {ago}
+        </span>
+      </>
+    );
+  return (
+    <>
+      <span className="badge badge-live">LIVE</span>
+      <span className="menu-item-text">
+        {n.kind === 'host-live' ? (
+          <>
+            {n.host.displayName} is live: <strong>{n.spaceTitle}</strong>
+          </>
+        ) : (
+          <>
+            <strong>{n.spaceTitle}</strong> started
+          </>
+        )}
+        {ago}
+      </span>
+    </>
   );
 }
 
@@ -192,6 +233,14 @@ function UserMenu() {
             {user.displayName}
             <div className="muted small">@{user.handle}</div>
           </div>
+          <Link
+            to={profilePath(user.handle)}
+            className="btn btn-small btn-ghost btn-wide"
+            data-testid="my-profile"
+            onClick={() => setOpen(false)}
+          >
+            Your profile
+          </Link>
           <button
             type="button"
             className="btn btn-small btn-ghost btn-wide"
@@ -221,6 +270,7 @@ function Header() {
         </span>
         <span className="brand-name">Tribune</span>
       </Link>
+      <SearchBox />
       <div className="topbar-actions">
         {pathname !== '/new' && (
           <Link
@@ -251,6 +301,10 @@ function Header() {
 }
 
 export function App() {
+  const { pathname } = useLocation();
+  // The embeddable player (in other sites' frames): no app chrome.
+  const embed = matchRoute('/embed/:id', pathname);
+  if (embed) return <EmbedPage key={embed.id} id={embed.id} />;
   return (
     <div className="app">
       <Header />

@@ -151,7 +151,12 @@ export async function sendReaction(reactionsUrl: string, emoji: string, token: s
   } catch (err) {
     throw new ApiError('NETWORK', err instanceof Error ? err.message : String(err), 0);
   }
-  if (res.ok) return;
+  if (res.ok) {
+    // Read the (tiny) reply: a body left unread keeps the request open in the browser until the
+    // page goes away.
+    await res.arrayBuffer().catch(() => undefined);
+    return;
+  }
   let code = res.status === 429 ? 'RATE_LIMITED' : `HTTP_${res.status}`;
   let message = res.statusText;
   try {

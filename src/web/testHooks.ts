@@ -13,7 +13,7 @@ export type StagePhase = 'idle' | 'mic' | 'connecting' | 'connected' | 'reconnec
  * are removed (set to undefined/null) when what they point at goes away.
  */
 export interface TribuneTestHooks {
-  /** Which page is shown: home, signin, new, space, clip, join, notfound. */
+  /** Which page is shown: home, signin, new, space, clip, join, profile, search, embed, notfound. */
   page: string;
   /** The signed-in user (null when signed out). Survives navigation. */
   user?: UserRef | null;

@@ -127,6 +127,13 @@ const ROWS: Row[] = [
     { scheduled: true },
   ],
   ['GET /spaces/:id/participants', moderators, (x, w) => x.c[w].participants(x.id)],
+  ['GET /spaces/:id/listeners (public)', everyone, (x, w) => x.c[w].listeners(x.id)],
+  [
+    'GET /spaces/:id/listeners (sign-in required)',
+    { ...everyone, anon: ANON },
+    (x, w) => x.c[w].listeners(x.id),
+    { requireSignIn: true },
+  ],
   ['POST /spaces/:id/invites', moderators, (x, w) => x.c[w].inviteLink(x.id)],
   [
     'POST /spaces/:id/requests',
@@ -340,6 +347,7 @@ describe('authorization matrix (route × role)', () => {
       'POST /api/spaces/{id}/clips',
       'DELETE /api/spaces/{id}/replay',
       'GET /api/spaces/{id}/events',
+      'GET /api/spaces/{id}/listeners',
     ])
       expect(ops).toContain(op);
     const create = doc.paths['/api/spaces'].post;

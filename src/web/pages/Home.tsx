@@ -1,17 +1,12 @@
 import { useCallback, useEffect, useState, type ReactNode } from 'react';
-import { client, here, signInPath, spacePath, toApiError, type ApiError, type SpaceView } from '../api.js';
-import {
-  Avatar,
-  ErrorBox,
-  formatAgo,
-  formatCountdown,
-  formatDate,
-  SmallButton,
-  useNow,
-} from '../components.js';
-import { Link, navigate } from '../router.js';
+import { client, signInPath, toApiError, type ApiError, type SpaceView } from '../api.js';
+import { ErrorBox, SmallButton } from '../components.js';
+import { Link } from '../router.js';
 import { useSession } from '../session.js';
+import { SpaceCard } from '../social/SpaceCard.js';
 import { usePageHooks } from '../testHooks.js';
+
+export { SubscribeButton } from '../social/SpaceCard.js';
 
 const LIST_POLL_MS = 15_000;
 const MAX_REPLAYS = 12;
@@ -20,7 +15,11 @@ interface Lists {
   live: SpaceView[];
   upcoming: SpaceView[];
   replays: SpaceView[];
+  /** Signed in: live and upcoming Spaces of the people you follow. */
+  followed: SpaceView[];
 }
+
+const FOLLOWED_MAX = 12;
 
 function useSpaceLists(userId: string | null) {
   const [lists, setLists] = useState<Lists | null>(null);
@@ -32,10 +31,14 @@ function useSpaceLists(userId: string | null) {
     let timer: ReturnType<typeof setTimeout> | undefined;
     const load = async (): Promise<void> => {
       try {
-        const [live, scheduled, ended] = await Promise.all([
+        const noPage = { spaces: [] as SpaceView[], nextCursor: null };
+        const [live, scheduled, ended, followedLive, followedNext] = await Promise.all([
           client.listSpaces('live'),
           client.listSpaces('scheduled'),
           client.listSpaces('ended'),
+          // Extras: the main lists show even if these fail.
+          userId ? client.followingSpaces('live', { limit: FOLLOWED_MAX }).catch(() => noPage) : noPage,
+          userId ? client.followingSpaces('scheduled', { limit: FOLLOWED_MAX }).catch(() => noPage) : noPage,
         ]);
         if (stopped) return;
         const when = (s: SpaceView): number => new Date(s.scheduledFor ?? s.createdAt).getTime();
@@ -47,6 +50,7 @@ function useSpaceLists(userId: string | null) {
             .filter((s) => s.replay.state === 'available')
             .sort((a, b) => endedAt(b) - endedAt(a))
             .slice(0, MAX_REPLAYS),
+          followed: [...followedLive.spaces, ...followedNext.spaces],
         });
         setError(null);
       } catch (err) {
@@ -69,6 +73,7 @@ function useSpaceLists(userId: string | null) {
           live: l.live.map((s) => (s.id === v.id ? v : s)),
           upcoming: l.upcoming.map((s) => (s.id === v.id ? v : s)),
           replays: l.replays.map((s) => (s.id === v.id ? v : s)),
+          followed: l.followed.map((s) => (s.id === v.id ? v : s)),
         },
     );
   }, []);
@@ -108,6 +113,16 @@ export function HomePage() {
         <ErrorBox error={error} title="Can't load Spaces">
           <SmallButton onClick={reload}>Try again</SmallButton>
         </ErrorBox>
+      )}
+
+      {user && lists && lists.followed.length > 0 && (
+        <Section title="From people you follow" count={lists.followed.length} testId="followed-list">
+          <ul className="space-list">
+            {lists.followed.map((s) => (
+              <SpaceCard key={s.id} space={s} onChange={patch} />
+            ))}
+          </ul>
+        </Section>
       )}
 
       <Section title="Live now" count={lists?.live.length} testId="live-list">
@@ -166,116 +181,5 @@ function Section({
       </div>
       {children}
     </section>
-  );
-}
-
-export function SubscribeButton({
-  space,
-  onChange,
-  className = 'btn btn-secondary btn-small',
-}: {
-  space: SpaceView;
-  onChange?: (v: SpaceView) => void;
-  className?: string;
-}) {
-  const { user } = useSession();
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<string | null>(null);
-  const subscribed = !!space.me?.subscribed;
-  const isHost = !!user && user.id === space.host.id;
-  if (isHost) return null;
-
-  const onClick = async (): Promise<void> => {
-    if (!user) {
-      navigate(signInPath(here()));
-      return;
-    }
-    setBusy(true);
-    setError(null);
-    try {
-      if (subscribed) await client.unsubscribe(space.id);
-      else await client.subscribe(space.id);
-      const me = space.me ?? {
-        role: null,
-        hostMuted: false,
-        unmuteLocked: false,
-        selfMuted: false,
-        blocked: false,
-        requested: false,
-        subscribed: false,
-      };
-      onChange?.({ ...space, me: { ...me, subscribed: !subscribed } });
-    } catch (err) {
-      setError(toApiError(err).code === 'SPACE_NOT_SCHEDULED' ? 'It already started!' : "Couldn't update");
-    } finally {
-      setBusy(false);
-    }
-  };
-  return (
-    <span className="subscribe">
-      <button
-        type="button"
-        className={subscribed ? 'btn btn-ghost btn-small' : className}
-        onClick={() => void onClick()}
-        disabled={busy}
-        aria-pressed={subscribed}
-        data-testid={subscribed ? 'unsubscribe' : 'subscribe'}
-        data-space-id={space.id}
-        data-subscribed={subscribed ? 'true' : 'false'}
-      >
-        {subscribed ? '✓ Subscribed' : 'Subscribe'}
-      </button>
-      {error && <span className="small warn-text">{error}</span>}
-    </span>
-  );
-}
-
-function SpaceCard({ space, onChange }: { space: SpaceView; onChange?: (v: SpaceView) => void }) {
-  const now = useNow(space.state === 'scheduled' ? 1000 : 60_000);
-  const host = space.host;
-  const to = spacePath(space.id);
-  let meta: ReactNode;
-  if (space.state === 'live') meta = <span className="badge badge-live">LIVE</span>;
-  else if (space.state === 'scheduled') {
-    const at = new Date(space.scheduledFor ?? space.createdAt).getTime();
-    meta = (
-      <>
-        <span className="badge badge-soon">UPCOMING</span>
-        <span className="muted small" title={formatCountdown(at - now)}>
-          {formatDate(space.scheduledFor)}
-        </span>
-      </>
-    );
-  } else
-    meta = (
-      <>
-        <span className="badge">REPLAY</span>
-        <span className="muted small">{formatAgo(space.endedAt, now)}</span>
-      </>
-    );
-
-  return (
-    <li className="space-card" data-testid="space-card" data-space-id={space.id} data-state={space.state}>
-      <Link to={to} className="space-card-link" data-testid="space-link">
-        <div className="space-card-top">{meta}</div>
-        <h3 className="space-title">{space.title || 'Untitled Space'}</h3>
-        <div className="space-host">
-          <Avatar name={host.displayName} seed={host.id} size="sm" />
-          <span className="small">
-            {host.displayName} <span className="muted">@{host.handle}</span>
-          </span>
-          {space.requireSignIn && <span className="tag">Members</span>}
-        </div>
-      </Link>
-      <div className="space-card-action">
-        {space.state === 'scheduled' ? (
-          <SubscribeButton space={space} onChange={onChange} />
-        ) : (
-          <Link to={to} className="btn btn-secondary btn-small" tabIndex={-1} aria-hidden="true">
-            {space.state === 'live' ? 'Listen' : 'Play'}
-          </Link>
-        )}
-      </div>
-    </li>
   );
 }

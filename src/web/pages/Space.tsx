@@ -35,6 +35,7 @@ import { publicSpaceView } from '../space/publicView.js';
 import { LiveView } from '../space/Live.js';
 import { ReplaySection } from '../space/Replay.js';
 import { ScheduledView } from '../space/Scheduled.js';
+import { EmbedBox } from '../social/ShareTools.js';
 import { useSelfMute } from '../space/StageCard.js';
 import { useStage } from '../stage.js';
 import { exposeHooks, usePageHooks } from '../testHooks.js';
@@ -297,6 +298,7 @@ export function SpacePage({ id }: { id: string }) {
       ) : (
         <ReplaySection space={space} isHost={isHost} onSpace={applySpace} />
       )}
+      {isHost && !blocked && <EmbedBox space={space} />}
     </div>
   );
 }

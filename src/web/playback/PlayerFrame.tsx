@@ -1,10 +1,11 @@
 /**
  * The card every player shares: the <audio> element, the big Play/Pause button, an info column
- * (given by the player), extra rows below (e.g. the seek bar) and the "retrying" note.
+ * (given by the player), extra rows below (e.g. the seek bar), the volume and the "retrying" note.
  */
 import type { MutableRefObject, ReactNode } from 'react';
 import { PlayIcon } from '../components.js';
 import type { PlayerState } from '../testHooks.js';
+import { VolumeControl } from './Volume.js';
 
 export const PLAYER_TEXT: Record<PlayerState, string> = {
   loading: 'Loading…',
@@ -57,6 +58,7 @@ export function PlayerFrame({
         <div className="player-info">{info}</div>
       </div>
       {children}
+      <VolumeControl mediaRef={mediaRef} />
       {playerError && player === 'reconnecting' && (
         <p className="muted small player-note" title={playerError}>
           {retryText}

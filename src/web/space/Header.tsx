@@ -2,6 +2,8 @@
 import { useEffect, useState } from 'react';
 import { absoluteUrl, type SpaceState, type SpaceView } from '../api.js';
 import { Avatar, copyText, HeadphonesIcon } from '../components.js';
+import { Link } from '../router.js';
+import { profilePath } from '../social/SpaceCard.js';
 
 export function SpaceHeader({
   space,
@@ -66,8 +68,10 @@ export function SpaceHeader({
       <div className="host-line">
         <Avatar name={space.host.displayName} seed={space.host.id} size="sm" />
         <span className="small">
-          Hosted by <strong>{space.host.displayName}</strong>{' '}
-          <span className="muted">@{space.host.handle}</span>
+          Hosted by{' '}
+          <Link to={profilePath(space.host.handle)} className="profile-link" data-testid="space-host-link">
+            <strong>{space.host.displayName}</strong> <span className="muted">@{space.host.handle}</span>
+          </Link>
         </span>
       </div>
       {space.description && <p className="description">{space.description}</p>}

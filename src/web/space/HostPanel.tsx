@@ -315,7 +315,8 @@ export function HostPanel({
         <div className="panel-head">
           <h3>Listeners</h3>
           <span className="count" data-testid="participants-listener-count">
-            {participants?.listeners ?? 0}
+            {/* The live doc's count (what the header shows, fresh every publish), not the last Participants. */}
+            {doc?.listeners ?? participants?.listeners ?? 0}
           </span>
         </div>
         {participants && participants.listenerSample.length > 0 ? (

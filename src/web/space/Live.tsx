@@ -1,6 +1,6 @@
 /**
- * A live Space: the stage card (on stage) or the listening slot, the speakers, the audience actions,
- * reaction totals, the host panel (moderators) and the reaction dock.
+ * A live Space: the stage card (on stage) or the listening slot, the speakers, the listeners, the
+ * audience actions, reaction totals, the host panel (moderators) and the reaction dock.
  */
 import { useState } from 'react';
 import {
@@ -17,6 +17,7 @@ import type { LiveDoc } from '../live.js';
 import type { Admission } from './admission.js';
 import { AudienceActions, ListenSlot, type Act } from './Audience.js';
 import { HostPanel } from './HostPanel.js';
+import { ListenersSection } from './Listeners.js';
 import { ReactionBar, ReactionCounts, ReactionFloats, useReactionFeed } from './Reactions.js';
 import { SpeakerGrid } from './Speakers.js';
 import { StageCard, type StageControls } from './StageCard.js';
@@ -103,6 +104,11 @@ export function LiveView(
           <div className="skeleton" aria-label="Loading speakers" />
         )}
       </section>
+
+      {/* Who listens: for everyone who may listen (a members-only Space lists to members only). */}
+      {!(space.requireSignIn && !user) && (
+        <ListenersSection key={space.id} spaceId={space.id} liveCount={doc?.listeners ?? null} />
+      )}
 
       <AudienceActions
         spaceId={space.id}

@@ -19,6 +19,7 @@ import { SubscribeButton } from '../pages/Home.js';
 import { Link } from '../router.js';
 import { GreenRoomCard, type GreenRoomControls } from './GreenRoom.js';
 import { InviteLinkBox } from './HostPanel.js';
+import { ScheduledShare } from '../social/ShareTools.js';
 
 /** The stage's side of a scheduled Space (host, co-hosts, speakers): the green room. */
 export interface ScheduledStage {
@@ -113,6 +114,7 @@ export function ScheduledView({
           </p>
         )}
         {error && <ErrorBox error={error} title="Couldn't start the Space" />}
+        <ScheduledShare space={space} />
       </div>
       {stage && (
         <GreenRoomCard

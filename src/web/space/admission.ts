@@ -136,7 +136,12 @@ export function useAdmission(
         }
         return;
       }
-      if (res.status === 404 && code !== 'SPACE_NOT_FOUND') {
+      if (code === 'SPACE_ENDED' || code === 'SPACE_NOT_FOUND') {
+        // Over (the page learns it from the state document too): nothing to wait for.
+        setAdmission({ kind: 'admitted', token: null, joinWindowMs: 0 });
+        return;
+      }
+      if (res.status === 404) {
         // This edge does not admit (an older edge, or none in front): play without a token.
         setAdmission({ kind: 'admitted', token: null, joinWindowMs: 0 });
         return;

@@ -1,0 +1,163 @@
+/**
+ * The listener list on a live Space's page, for everyone who may listen: the signed-in listeners
+ * (a page at a time, "Show more") and how many more listen anonymously.
+ *
+ * It asks the origin (`GET /api/spaces/:id/listeners`) only once the section is on screen, and
+ * again while it stays there (the tab visible, the list not expanded) when the live count moved or
+ * a minute went by, but never sooner than max(5 s, 10 ms per listener) after the last answer: a
+ * crowd that never scrolls to it costs nothing, and one that watches it asks about 100 times a
+ * second at most, whatever its size. The anonymous figure follows the live count of the state
+ * document (every second) less the signed-in listeners of the last answer.
+ */
+import { useCallback, useEffect, useRef, useState, type RefObject } from 'react';
+import { client, friendlyMessage, type UserRef } from '../api.js';
+import { Avatar } from '../components.js';
+
+const PAGE = 50;
+const CHECK_MS = 1000;
+const MIN_REFRESH_MS = 5000;
+const MS_PER_LISTENER = 10;
+const MAX_AGE_MS = 60_000;
+
+function useOnScreen(ref: RefObject<HTMLElement | null>): boolean {
+  const [on, setOn] = useState(false);
+  useEffect(() => {
+    const el = ref.current;
+    if (!el) return;
+    if (typeof IntersectionObserver === 'undefined') {
+      setOn(true);
+      return;
+    }
+    const io = new IntersectionObserver((entries) => setOn(entries.some((e) => e.isIntersecting)));
+    io.observe(el);
+    return () => io.disconnect();
+  }, [ref]);
+  return on;
+}
+
+export function ListenersSection({ spaceId, liveCount }: { spaceId: string; liveCount: number | null }) {
+  const ref = useRef<HTMLElement | null>(null);
+  const onScreen = useOnScreen(ref);
+  const [items, setItems] = useState<UserRef[]>([]);
+  const [signedIn, setSignedIn] = useState(0);
+  const [anonymousAtLoad, setAnonymousAtLoad] = useState(0);
+  const [next, setNext] = useState<string | null>(null);
+  const [pages, setPages] = useState(0);
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  /** Answers to an older request are dropped. */
+  const seq = useRef(0);
+
+  /** The live count when the shown list was asked for, and when. */
+  const asked = useRef({ count: null as number | null, at: 0 });
+  const liveRef = useRef(liveCount);
+  liveRef.current = liveCount;
+
+  const loadFirst = useCallback(async () => {
+    const mine = ++seq.current;
+    asked.current = { count: liveRef.current, at: Date.now() };
+    try {
+      const l = await client.listeners(spaceId, { limit: PAGE });
+      if (mine !== seq.current) return;
+      setItems(l.listeners);
+      setSignedIn(l.signedIn);
+      setAnonymousAtLoad(l.anonymous);
+      setNext(l.nextCursor);
+      setPages(1);
+      setError(null);
+    } catch (err) {
+      if (mine === seq.current) setError(friendlyMessage(err));
+    }
+  }, [spaceId]);
+
+  const more = async (): Promise<void> => {
+    if (!next) return;
+    const mine = ++seq.current;
+    setBusy(true);
+    try {
+      const l = await client.listeners(spaceId, { cursor: next, limit: PAGE });
+      if (mine !== seq.current) return;
+      setItems((cur) => {
+        const have = new Set(cur.map((u) => u.id));
+        return [...cur, ...l.listeners.filter((u) => !have.has(u.id))];
+      });
+      setSignedIn(l.signedIn);
+      setNext(l.nextCursor);
+      setPages((p) => p + 1);
+      setError(null);
+    } catch (err) {
+      if (mine === seq.current) setError(friendlyMessage(err));
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  // First load when the section comes on screen; then refresh while it stays there, unexpanded.
+  const expanded = pages > 1;
+  useEffect(() => {
+    if (!onScreen || expanded) return;
+    if (asked.current.at === 0) void loadFirst();
+    const t = setInterval(() => {
+      if (document.visibilityState !== 'visible') return;
+      const age = Date.now() - asked.current.at;
+      const gap = Math.max(MIN_REFRESH_MS, (liveRef.current ?? 0) * MS_PER_LISTENER);
+      if (age >= gap && (liveRef.current !== asked.current.count || age >= MAX_AGE_MS)) void loadFirst();
+    }, CHECK_MS);
+    return () => clearInterval(t);
+  }, [onScreen, expanded, loadFirst]);
+
+  const anonymous = liveCount !== null ? Math.max(0, liveCount - signedIn) : anonymousAtLoad;
+  const loaded = pages > 0;
+  const others = anonymous === 1 ? 'other' : 'others';
+  return (
+    <section
+      className="section"
+      ref={ref}
+      data-testid="listeners-section"
+      data-loaded={loaded ? 'true' : 'false'}
+      aria-labelledby="listeners-heading"
+    >
+      <div className="section-head">
+        <h2 id="listeners-heading">Listeners</h2>
+        <span className="count" data-testid="listeners-total">
+          {loaded ? signedIn + anonymous : (liveCount ?? '…')}
+        </span>
+      </div>
+      {items.length > 0 && (
+        <ul className="chips" data-testid="listener-list">
+          {items.map((u) => (
+            <li key={u.id} className="chip" data-testid="listener-item" data-handle={u.handle}>
+              <Avatar name={u.displayName} seed={u.id} size="xs" />
+              {u.displayName}
+            </li>
+          ))}
+        </ul>
+      )}
+      {loaded && (
+        <div className="listeners-more">
+          {next && (
+            <button
+              type="button"
+              className="btn btn-small btn-secondary"
+              onClick={() => void more()}
+              disabled={busy}
+              data-testid="listeners-more"
+            >
+              Show more
+            </button>
+          )}
+          {anonymous > 0 ? (
+            <span className="muted small" data-testid="listeners-anonymous" data-count={anonymous}>
+              {items.length > 0
+                ? `and ${anonymous} ${others} listening anonymously`
+                : `${anonymous} listening anonymously`}
+            </span>
+          ) : (
+            items.length === 0 && <span className="muted small">No one is listening yet.</span>
+          )}
+        </div>
+      )}
+      {error && <p className="warn-text small">{error}</p>}
+    </section>
+  );
+}
