@@ -29,6 +29,8 @@ import {
   parseEdgePath,
   parseStateRequest,
   privateCacheControl,
+  LISTENERS_FILE,
+  parseListenersQuery,
   SPACE_ID_RE,
   STATE_FILE,
   STREAM_FILE,
@@ -700,6 +702,15 @@ export function createEdgeHandler(opts: EdgeHandlerOptions): EdgeHandler {
         if (!gate) return reject(res, new TribuneError('NOT_FOUND', 'this edge has no admission'));
         if (!SPACE_ID_RE.test(id)) return reject(res, new TribuneError('BAD_REQUEST', 'invalid Space id'));
         return admit(req, res, id, rawQuery);
+      }
+      if (file === LISTENERS_FILE) {
+        if (!SPACE_ID_RE.test(id)) return reject(res, new TribuneError('BAD_REQUEST', 'invalid Space id'));
+        const q = parseListenersQuery(rawQuery);
+        if (!q.ok) return reject(res, q.error);
+        // The public listener list (what an anonymous page shows): cached 2 s, shared by everyone.
+        const key = `${id}/${LISTENERS_FILE}${q.query}`;
+        lookup(res, key, `${originPrefix}/${key}`, (l) => sendEntry(res, l.entry, l.outcome, false));
+        return true;
       }
       if (file === STREAM_FILE) {
         if (!SPACE_ID_RE.test(id)) return reject(res, new TribuneError('BAD_REQUEST', 'invalid Space id'));

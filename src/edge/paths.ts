@@ -69,6 +69,28 @@ export function parseStateRequest(id: string, rawQuery: string): StateRequest {
   return { ok: true, id, v, lid: lids[0], query: v === undefined ? '' : `?v=${v}` };
 }
 
+export const LISTENERS_FILE = 'listeners.json';
+
+/**
+ * Validates `listeners.json?limit=&cursor=` (limit 1-100, cursor `[0-9a-z]{1,11}`; nothing else)
+ * and returns its canonical query (`?limit=N[&cursor=C]`), so equal pages share one cache entry.
+ */
+export function parseListenersQuery(
+  rawQuery: string,
+): { ok: true; query: string } | { ok: false; error: TribuneError } {
+  const params = new URLSearchParams(rawQuery);
+  for (const k of params.keys())
+    if (k !== 'limit' && k !== 'cursor') return bad('BAD_REQUEST', `unknown parameter ${k}`);
+  const limits = params.getAll('limit');
+  const cursors = params.getAll('cursor');
+  if (limits.length > 1 || cursors.length > 1) return bad('BAD_REQUEST', 'one limit and one cursor at most');
+  const limit = limits.length ? (/^\d{1,3}$/.test(limits[0]) ? Number(limits[0]) : NaN) : 50;
+  if (!(limit >= 1 && limit <= 100)) return bad('BAD_REQUEST', 'limit must be 1 to 100');
+  if (cursors.length && !/^[0-9a-z]{1,11}$/.test(cursors[0]))
+    return bad('BAD_REQUEST', 'cursor is not valid');
+  return { ok: true, query: `?limit=${limit}${cursors.length ? `&cursor=${cursors[0]}` : ''}` };
+}
+
 /** Validates `/clips/:clipId/<file>` (no query parameters survive). */
 export function parseClipPath(clipId: string, file: string): EdgePath {
   if (!SPACE_ID_RE.test(clipId)) return bad('BAD_REQUEST', 'invalid clip id');

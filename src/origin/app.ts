@@ -34,6 +34,7 @@ import { liveOriginRoutes } from '../live/origin-routes.js';
 import { LiveHub } from '../live/hub.js';
 import { deriveEdgeSecret } from '../live/signature.js';
 import { Housekeeping } from '../spaces/housekeeping.js';
+import { ListenerDirectory } from '../spaces/listeners.js';
 import { publicViewRoutes } from '../spaces/public-view.js';
 import { spaceRoutes } from '../spaces/routes.js';
 import { SpaceService } from '../spaces/service.js';
@@ -258,7 +259,13 @@ export async function createOrigin(
         }),
       );
       await origin.register(liveOriginRoutes({ hub, edgeSecret: deriveEdgeSecret(secret), accessFor }));
-      await origin.register(publicViewRoutes({ publicView: (id) => svc.publicView(id) }));
+      const directory = new ListenerDirectory(svc);
+      await origin.register(
+        publicViewRoutes({
+          publicView: (id) => svc.publicView(id),
+          listeners: (id, cursor, limit) => directory.list(id, null, cursor, limit),
+        }),
+      );
     },
     { prefix: '/origin' },
   );

@@ -22,6 +22,11 @@ import { ACCESS_HEADER } from '../live/types.js';
 export interface PublicViewRoutesOptions {
   /** SpaceService.publicView: throws SPACE_NOT_FOUND for an unknown Space. */
   publicView(id: string): Promise<SpaceView>;
+  /**
+   * The listener list as an anonymous visitor sees it (ListenerDirectory.list with no viewer):
+   * served at `listeners.json?limit=&cursor=` for edges to cache (2 s) and share.
+   */
+  listeners?(id: string, cursor: string | undefined, limit: number): Promise<unknown>;
 }
 
 export const VIEW_FILE = 'view.json';
@@ -29,6 +34,9 @@ export const VIEW_CONTENT_TYPE = 'application/json; charset=utf-8';
 export const CACHE_VIEW_LIVE = 'public, max-age=1';
 export const CACHE_VIEW_ENDED = 'public, max-age=5';
 export const CACHE_VIEW_NOT_FOUND = 'public, max-age=1';
+export const LISTENERS_FILE = 'listeners.json';
+export const CACHE_LISTENERS = 'public, max-age=2';
+const LISTENERS_QUERY = new Set(['cursor', 'limit']);
 
 const SPACE_ID_RE = /^[A-Za-z0-9_-]{1,64}$/;
 
@@ -63,6 +71,35 @@ export function publicViewRoutes(opts: PublicViewRoutesOptions): FastifyPluginAs
         .header('cache-control', viewCacheControl(view));
       if (view.requireSignIn) reply.header(ACCESS_HEADER, 'signed-in');
       return reply.send(JSON.stringify(view));
+    });
+
+    const listeners = opts.listeners;
+    if (!listeners) return;
+    app.get(`/spaces/:id/${LISTENERS_FILE}`, async (request, reply) => {
+      const { id } = request.params as { id: string };
+      if (!SPACE_ID_RE.test(id)) return sendError(reply, new TribuneError('BAD_REQUEST', 'invalid Space id'));
+      const q = request.query as Record<string, string | string[] | undefined>;
+      const unknown = Object.keys(q).find((k) => !LISTENERS_QUERY.has(k));
+      if (unknown !== undefined || Array.isArray(q.cursor) || Array.isArray(q.limit))
+        return sendError(reply, new TribuneError('BAD_REQUEST', 'only one cursor and one limit'));
+      const limit = q.limit === undefined ? 50 : /^\d{1,3}$/.test(q.limit) ? Number(q.limit) : NaN;
+      let list: unknown;
+      try {
+        list = await listeners(id, q.cursor, limit);
+      } catch (err) {
+        if (isTribuneError(err) && err.status < 500) {
+          // Members-only Spaces list to signed-in users only (through /api): say so to the edge.
+          if (err.code === 'SIGN_IN_REQUIRED') reply.header(ACCESS_HEADER, 'signed-in');
+          return sendError(reply, err);
+        }
+        request.log.error({ err, id }, 'public listener list failed');
+        return sendError(reply, new TribuneError('INTERNAL'));
+      }
+      return reply
+        .code(200)
+        .header('content-type', VIEW_CONTENT_TYPE)
+        .header('cache-control', CACHE_LISTENERS)
+        .send(JSON.stringify(list));
     });
   };
 }

@@ -161,6 +161,33 @@ describe('the listener list', () => {
     });
   }, 30_000);
 
+  it('is served to anonymous pages by the edge (listeners.json): shared, cached 2 s, same content', async () => {
+    const url = (q: string): string => `${server.url}/hls/spaces/${space.id}/listeners.json${q}`;
+    const first = await fetch(url('?limit=2'));
+    expect(first.status).toBe(200);
+    expect(first.headers.get('cache-control')).toBe('public, max-age=2');
+    const body = (await first.json()) as ListenerList;
+    const api = await anon.listeners(space.id, { limit: 2 });
+    expect(body.listeners.map((u) => u.id)).toEqual(api.listeners.map((u) => u.id));
+    expect(body.total).toBe(api.total);
+    // The same page again (parameters in another order): one cache entry, answered from the edge.
+    const again = await fetch(url('?limit=2&'));
+    await again.arrayBuffer();
+    expect(again.headers.get('x-cache')).toMatch(/^(?:HIT|COLLAPSED)$/);
+    // Bad input at the edge: 400 before any origin work; a members-only Space: 401 (use the API).
+    for (const q of ['?limit=0', '?limit=101', '?limit=x', '?cursor=NOPE!', '?limit=1&limit=2', '?page=2']) {
+      const r = await fetch(url(q));
+      expect(r.status, q).toBe(400);
+      expect(((await r.json()) as { error: { code: string } }).error.code).toBe('BAD_REQUEST');
+    }
+    const members = await createSpace(server.url, 'Members list', { requireSignIn: true });
+    const closed = await fetch(`${server.url}/hls/spaces/${members.id}/listeners.json`);
+    expect(closed.status).toBe(401);
+    await members.end();
+    const unknown = await fetch(`${server.url}/hls/spaces/nope-nope/listeners.json`);
+    expect(unknown.status).toBe(404);
+  });
+
   it('refuses bad cursors and limits (400) and unknown Spaces (404)', async () => {
     const raw = async (path: string): Promise<{ status: number; code: string }> => {
       const res = await fetch(`${server.url}${path}`);

@@ -179,7 +179,7 @@ describe('a listener path without the origin', () => {
       const spacePath = `/hls/spaces/${space.id}/`;
       const isMedia = (u: URL): boolean =>
         u.pathname.startsWith(spacePath) &&
-        !/\/(?:state|view)\.json$|\/(?:leave|reactions)$/.test(u.pathname);
+        !/\/(?:state|view|listeners)\.json$|\/(?:leave|reactions)$/.test(u.pathname);
       await waitFor(
         'the state document and the media from the edge',
         () =>
@@ -196,6 +196,12 @@ describe('a listener path without the origin', () => {
           `listener-path: the player did not report playing: ${(err as Error).message.split('\n')[0]}`,
         );
       }
+      // The listener list, scrolled into view, comes from the edge too (listeners.json, cached there).
+      await page.locator('[data-testid=listeners-section]').scrollIntoViewIfNeeded();
+      await waitFor('the listener list from the edge', () =>
+        requests.some((r) => r.url.pathname === `${spacePath}listeners.json`),
+      );
+      await page.locator('[data-testid=listeners-total]').waitFor();
       await new Promise((r) => setTimeout(r, 2000)); // a few more state polls and media fetches
       const originAfter = await scrapeMetrics(origin.url);
       const edgeAfter = await scrapeMetrics(edge.url);

@@ -2,7 +2,10 @@
  * The listener list on a live Space's page, for everyone who may listen: the signed-in listeners
  * (a page at a time, "Show more") and how many more listen anonymously.
  *
- * It asks the origin (`GET /api/spaces/:id/listeners`) only once the section is on screen, and
+ * A visitor who is not signed in reads it from the edge (`/hls/spaces/:id/listeners.json`, the
+ * same page for everyone, cached 2 s there), so an anonymous page still asks the origin nothing;
+ * signed-in users ask the API (`GET /api/spaces/:id/listeners`).
+ * It asks only once the section is on screen, and
  * again while it stays there (the tab visible, the list not expanded) when the live count moved or
  * a minute went by, but never sooner than max(5 s, 10 ms per listener) after the last answer: a
  * crowd that never scrolls to it costs nothing, and one that watches it asks about 100 times a
@@ -10,7 +13,7 @@
  * document (every second) less the signed-in listeners of the last answer.
  */
 import { useCallback, useEffect, useRef, useState, type RefObject } from 'react';
-import { client, friendlyMessage, type UserRef } from '../api.js';
+import { ApiError, client, friendlyMessage, type UserRef } from '../api.js';
 import { Avatar } from '../components.js';
 
 const PAGE = 50;
@@ -18,6 +21,36 @@ const CHECK_MS = 1000;
 const MIN_REFRESH_MS = 5000;
 const MS_PER_LISTENER = 10;
 const MAX_AGE_MS = 60_000;
+
+type ListenerPage = Awaited<ReturnType<typeof client.listeners>>;
+let edgeListMissing = false;
+
+/** One page of the list: from the edge for anonymous visitors (the API if this host has no edge). */
+async function fetchPage(
+  spaceId: string,
+  q: { cursor?: string; limit: number },
+  anonymous: boolean,
+): Promise<ListenerPage> {
+  if (!anonymous || edgeListMissing) return client.listeners(spaceId, q);
+  const u = new URL(`/hls/spaces/${encodeURIComponent(spaceId)}/listeners.json`, window.location.href);
+  u.searchParams.set('limit', String(q.limit));
+  if (q.cursor) u.searchParams.set('cursor', q.cursor);
+  let res: Response;
+  try {
+    res = await fetch(u.href, { headers: { accept: 'application/json' }, credentials: 'omit' });
+  } catch (err) {
+    throw new ApiError('NETWORK', err instanceof Error ? err.message : String(err), 0);
+  }
+  const body = (await res.json().catch(() => null)) as
+    (ListenerPage & { error?: { code?: string; message?: string } }) | null;
+  if (res.ok && body && Array.isArray(body.listeners)) return body;
+  const code = body?.error?.code ?? `HTTP_${res.status}`;
+  if (res.status === 404 && code !== 'SPACE_NOT_FOUND') {
+    edgeListMissing = true;
+    return client.listeners(spaceId, q);
+  }
+  throw new ApiError(code, body?.error?.message ?? res.statusText, res.status);
+}
 
 function useOnScreen(ref: RefObject<HTMLElement | null>): boolean {
   const [on, setOn] = useState(false);
@@ -35,7 +68,16 @@ function useOnScreen(ref: RefObject<HTMLElement | null>): boolean {
   return on;
 }
 
-export function ListenersSection({ spaceId, liveCount }: { spaceId: string; liveCount: number | null }) {
+export function ListenersSection({
+  spaceId,
+  liveCount,
+  anonymous: fromEdge = false,
+}: {
+  spaceId: string;
+  liveCount: number | null;
+  /** Not signed in: read the list from the edge. */
+  anonymous?: boolean;
+}) {
   const ref = useRef<HTMLElement | null>(null);
   const onScreen = useOnScreen(ref);
   const [items, setItems] = useState<UserRef[]>([]);
@@ -57,7 +99,7 @@ export function ListenersSection({ spaceId, liveCount }: { spaceId: string; live
     const mine = ++seq.current;
     asked.current = { count: liveRef.current, at: Date.now() };
     try {
-      const l = await client.listeners(spaceId, { limit: PAGE });
+      const l = await fetchPage(spaceId, { limit: PAGE }, fromEdge);
       if (mine !== seq.current) return;
       setItems(l.listeners);
       setSignedIn(l.signedIn);
@@ -68,14 +110,14 @@ export function ListenersSection({ spaceId, liveCount }: { spaceId: string; live
     } catch (err) {
       if (mine === seq.current) setError(friendlyMessage(err));
     }
-  }, [spaceId]);
+  }, [spaceId, fromEdge]);
 
   const more = async (): Promise<void> => {
     if (!next) return;
     const mine = ++seq.current;
     setBusy(true);
     try {
-      const l = await client.listeners(spaceId, { cursor: next, limit: PAGE });
+      const l = await fetchPage(spaceId, { cursor: next, limit: PAGE }, fromEdge);
       if (mine !== seq.current) return;
       setItems((cur) => {
         const have = new Set(cur.map((u) => u.id));

@@ -107,7 +107,12 @@ export function LiveView(
 
       {/* Who listens: for everyone who may listen (a members-only Space lists to members only). */}
       {!(space.requireSignIn && !user) && (
-        <ListenersSection key={space.id} spaceId={space.id} liveCount={doc?.listeners ?? null} />
+        <ListenersSection
+          key={space.id}
+          spaceId={space.id}
+          liveCount={doc?.listeners ?? null}
+          anonymous={!user}
+        />
       )}
 
       <AudienceActions
