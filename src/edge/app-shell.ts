@@ -190,6 +190,11 @@ function isDirectory(p: string): boolean {
  * Loads `webRoot` (Vite's dist/web) into memory and returns the shell's handler. An absent or
  * empty web root gives a handler that answers nothing (always false).
  */
+/** Framing policies of the app's pages (CSP frame-ancestors). */
+const FRAME_SELF = "frame-ancestors 'self'";
+const FRAME_ANY = 'frame-ancestors *';
+const EMBED_PATH_RE = /^\/embed\/[^/]+\/?$/;
+
 export function createAppShell(webRoot: string, opts: AppShellOptions = {}): AppShell {
   const compress = opts.compress ?? true;
   const reserved = new RegExp(
@@ -246,6 +251,9 @@ export function createAppShell(webRoot: string, opts: AppShellOptions = {}): App
     // A missing hashed asset (an old build's name) is a 404 from the caller, never index.html.
     if (pathname.startsWith('/assets/') || path.posix.extname(pathname) !== '') return false;
     if (!index) return false;
+    // The app's pages may not be framed by other sites (clickjacking), except the embeddable
+    // player, which exists to be (`/embed/<id>`).
+    res.setHeader('content-security-policy', EMBED_PATH_RE.test(pathname) ? FRAME_ANY : FRAME_SELF);
     return send(req, res, index);
   }) as AppShell;
   Object.defineProperties(handler, {
