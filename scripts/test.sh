@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite: system packages, npm deps, typecheck, lint, build, then every test layer.
-# Installs what npm cannot (Debian's chromium, ffmpeg, python3) when missing and running as root;
-# otherwise stops with a message naming the missing package. Never skips a test.
+# Installs what npm cannot (Debian's chromium, ffmpeg, python3, postgresql) when missing and
+# running as root; otherwise stops with a message naming the missing package. Never skips a test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -10,11 +10,18 @@ missing=()
 command -v ffmpeg >/dev/null 2>&1 && command -v ffprobe >/dev/null 2>&1 || missing+=(ffmpeg)
 # The stream tests use a python3 client that can shrink its receive window (Node cannot).
 command -v python3 >/dev/null 2>&1 || missing+=(python3)
+# The storage suite also runs against a real PostgreSQL: test/support/postgres.ts starts its own
+# cluster from the package's binaries (/usr/lib/postgresql/<version>/bin) in a temp dir.
+compgen -G '/usr/lib/postgresql/*/bin/postgres' >/dev/null || missing+=(postgresql)
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     echo "test: installing Debian packages: ${missing[*]}"
     apt-get update -qq
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    # The package's own cluster service is not used (the tests start their own): turn it off.
+    if [[ " ${missing[*]} " == *" postgresql "* ]]; then
+      systemctl disable --now postgresql >/dev/null 2>&1 || true
+    fi
   else
     echo "test: missing Debian package(s): ${missing[*]}. Install them with: sudo apt-get install ${missing[*]}" >&2
     exit 1

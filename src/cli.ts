@@ -7,7 +7,8 @@
  * tribune capacity …         edges, cores, memory, bandwidth and cost for N listeners (--help)
  *
  * Options: --port N, --data-dir DIR, --origin URL, --config FILE (JSON, same shape as TribuneConfig).
- * Environment: PORT, HOST, TRIBUNE_DATA_DIR, TRIBUNE_ORIGIN_URL, TRIBUNE_TOKEN_SECRET, TRIBUNE_LOG_LEVEL.
+ * Environment: PORT, HOST, TRIBUNE_DATA_DIR, TRIBUNE_DATABASE_URL, TRIBUNE_ORIGIN_URL, TRIBUNE_TOKEN_SECRET,
+ * TRIBUNE_LOG_LEVEL.
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';

@@ -8,6 +8,11 @@ export interface TribuneConfig {
   host: string;
   /** Where Space metadata, HLS segments and recordings are written. */
   dataDir: string;
+  /**
+   * PostgreSQL for the control plane (`postgres://user:password@host:5432/db`), shared by several
+   * origins; empty: SQLite in `<dataDir>/tribune.db` (one origin).
+   */
+  databaseUrl: string;
   /** HMAC secret for Space tokens; when empty, one is generated and kept in `<dataDir>/secret`. */
   tokenSecret: string;
   /** Origin base URL the edge fetches from (edge mode); in embedded mode the edge fetches itself. */
@@ -101,6 +106,7 @@ export const DEFAULTS: TribuneConfig = {
   port: 8080,
   host: '0.0.0.0',
   dataDir: path.resolve('data'),
+  databaseUrl: '',
   tokenSecret: '',
   originUrl: '',
   publicEdgeUrl: '',
@@ -181,6 +187,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): ConfigInput
       signupPerMinute: num(env.TRIBUNE_SIGNUP_PER_MINUTE),
     } as ConfigInput['limits'],
     dataDir: env.TRIBUNE_DATA_DIR ? path.resolve(env.TRIBUNE_DATA_DIR) : undefined,
+    databaseUrl: env.TRIBUNE_DATABASE_URL || undefined,
     tokenSecret: env.TRIBUNE_TOKEN_SECRET || undefined,
     originUrl: env.TRIBUNE_ORIGIN_URL || undefined,
     publicEdgeUrl: env.TRIBUNE_PUBLIC_EDGE_URL || undefined,
@@ -264,6 +271,9 @@ export function loadConfig(...inputs: ConfigInput[]): Readonly<TribuneConfig> {
   if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(cfg.logLevel))
     problems.push(`logLevel ${cfg.logLevel} is not a pino level`);
   if (cfg.originUrl && !/^https?:\/\//.test(cfg.originUrl)) problems.push(`originUrl must be an http(s) URL`);
+  // Never echo the value: it may hold a password.
+  if (cfg.databaseUrl && !/^postgres(ql)?:\/\//.test(cfg.databaseUrl))
+    problems.push('databaseUrl must be a postgres:// or postgresql:// URL');
   if (problems.length) throw new Error(`Invalid Tribune config:\n  ${problems.join('\n  ')}`);
   return deepFreeze(cfg);
 }

@@ -5,6 +5,7 @@ import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import Fastify, {
   LogController,
+  type FastifyBaseLogger,
   type FastifyError,
   type FastifyInstance,
   type FastifyReply,
@@ -39,7 +40,9 @@ import { publicViewRoutes } from '../spaces/public-view.js';
 import { spaceRoutes } from '../spaces/routes.js';
 import { SpaceService } from '../spaces/service.js';
 import { StageService } from '../spaces/stage.js';
+import { PostgresStorage, redactDatabaseUrl } from '../store/postgres.js';
 import { SqliteStorage } from '../store/sqlite.js';
+import type { Storage } from '../store/types.js';
 import { EMBED_FRAME_POLICY, isEmbedUrl } from '../social/embed.js';
 import { socialRoutes } from '../social/routes.js';
 import { SocialService } from '../social/service.js';
@@ -51,7 +54,7 @@ export interface Origin {
   registry: SpaceRegistry;
   svc: SpaceService;
   housekeeping: Housekeeping;
-  storage: SqliteStorage;
+  storage: Storage;
   engine: EnginePool;
   metrics: Registry;
   /** Starts listening; in embedded mode also points the built-in edge at this origin. */
@@ -79,6 +82,17 @@ export function errorHandler(
     e = new TribuneError('INTERNAL');
   }
   return reply.code(e.status).send(e.toJSON());
+}
+
+/** The control plane's store: PostgreSQL when `databaseUrl` is set, otherwise SQLite in the data dir. */
+async function openStorage(config: Readonly<TribuneConfig>, log: FastifyBaseLogger): Promise<Storage> {
+  if (!config.databaseUrl) return SqliteStorage.open(path.join(config.dataDir, 'tribune.db'));
+  const database = redactDatabaseUrl(config.databaseUrl);
+  const storage = await PostgresStorage.open(config.databaseUrl, {
+    onIdleError: (err) => log.warn({ database, err: err.message }, 'postgres: an idle connection failed'),
+  });
+  log.info({ database }, 'control plane in PostgreSQL');
+  return storage;
 }
 
 /**
@@ -109,6 +123,8 @@ export async function createOrigin(
     ajv: { customOptions: { removeAdditional: false } },
   });
   const log = app.log;
+  // First: a database that is down stops the start here, with nothing else started yet.
+  const storage = await openStorage(config, log);
   const metrics = new Registry();
   collectDefaultMetrics({ register: metrics });
   // Live audio must not starve behind other work on the machine; the HTTP process gets the same
@@ -119,7 +135,6 @@ export async function createOrigin(
   await engine.start();
   const secret = await loadSecret(config.tokenSecret, config.dataDir);
   const tokens = new TokenSigner(secret);
-  const storage = SqliteStorage.open(path.join(config.dataDir, 'tribune.db'));
   const registry = new SpaceRegistry(config, engine, log);
   const hub = new LiveHub({ onListenerError: (err) => log.error({ err }, 'live state listener failed') });
   const svc = new SpaceService({ storage, registry, hub, tokens, config, log });

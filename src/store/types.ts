@@ -1,8 +1,8 @@
 /**
  * The control plane's persistent state and the one interface every store implements.
- * SQLite (`sqlite.ts`) is the default; a shared store (Redis, PostgreSQL) implements the same
- * interface when several origins run. Methods are async so a networked store fits; the SQLite
- * store answers synchronously underneath. Every write is durable when its promise resolves:
+ * SQLite (`sqlite.ts`) is the default; PostgreSQL (`postgres.ts`, `TRIBUNE_DATABASE_URL`) is the
+ * store several origins share. Both pass the same suite (test/support/storage-suite.ts). Methods
+ * are async so a networked store fits; the SQLite store answers synchronously underneath. Every write is durable when its promise resolves:
  * the API acknowledges only after that.
  */
 

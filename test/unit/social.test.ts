@@ -1,6 +1,7 @@
 /**
  * The social pieces without a server: iCalendar escaping and folding, search terms, page cursors,
- * the embed rules and snippet, the follow cap, and the storage's follow counters and feed.
+ * the embed rules and snippet, and SQLite's migration 2. The storage's follows, follow cap, feed and
+ * search run against every backend: test/support/storage-suite-social.ts.
  */
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
@@ -9,10 +10,7 @@ import { decodeCursor, decodeRankedCursor, encodeCursor, pageOf } from '../../sr
 import { embedRefusal, embedSnippet, isEmbedUrl } from '../../src/social/embed.js';
 import { buildIcs, escapeText, foldLine } from '../../src/social/ics.js';
 import { searchTerms } from '../../src/social/search.js';
-import { SocialService } from '../../src/social/service.js';
-import type { SpaceService } from '../../src/spaces/service.js';
 import { migrate, migrations, SCHEMA_VERSION } from '../../src/store/migrations.js';
-import { SqliteStorage } from '../../src/store/sqlite.js';
 
 const codeOf = (fn: () => unknown): string => {
   try {
@@ -137,46 +135,6 @@ describe('embeds', () => {
     );
     expect(['/embed/abc', '/embed/abc/', '/embed/abc?x=1'].every(isEmbedUrl)).toBe(true);
     expect(['/embedx/abc', '/embed/', '/embed/a/b', '/s/abc', undefined].some(isEmbedUrl)).toBe(false);
-  });
-});
-
-describe('follows in storage and the follow cap', () => {
-  async function setup(n: number) {
-    const storage = SqliteStorage.open(':memory:');
-    const now = Date.now();
-    for (let i = 0; i < n; i++)
-      await storage.createUser({
-        id: `u${i}`,
-        handle: `user${i}`,
-        displayName: `User ${i}`,
-        passwordHash: 'x',
-        createdAt: new Date(now).toISOString(),
-      });
-    const svc = { storage, now: () => now, config: { webhookUrl: '' } } as unknown as SpaceService;
-    return { storage, social: new SocialService(svc, { maxFollowing: 2 }) };
-  }
-
-  it('keeps counters exact through repeats and unfollows', async () => {
-    const { storage } = await setup(3);
-    const t = new Date().toISOString();
-    expect([await storage.follow('u1', 'u0', t), await storage.follow('u1', 'u0', t)]).toEqual([true, false]);
-    await storage.follow('u2', 'u0', t);
-    expect(await storage.followCounts('u0')).toEqual({ followers: 2, following: 0 });
-    expect([await storage.unfollow('u1', 'u0'), await storage.unfollow('u1', 'u0')]).toEqual([true, false]);
-    expect(await storage.followCounts('u0')).toEqual({ followers: 1, following: 0 });
-    expect(await storage.followCounts('u1')).toEqual({ followers: 0, following: 0 });
-    expect(await storage.followCounts('nobody')).toEqual({ followers: 0, following: 0 });
-  });
-
-  it('refuses a follow past the cap (a repeat of an existing follow is fine)', async () => {
-    const { social, storage } = await setup(4);
-    const me = (await storage.userById('u0'))!;
-    await social.follow(me, 'user1', true);
-    await social.follow(me, 'user2', true);
-    await expect(social.follow(me, 'user2', true)).resolves.toMatchObject({ following: true });
-    await expect(social.follow(me, 'user3', true)).rejects.toMatchObject({ code: 'FOLLOW_LIMIT_REACHED' });
-    await social.follow(me, 'user1', false);
-    await expect(social.follow(me, 'user3', true)).resolves.toMatchObject({ following: true });
   });
 });
 
