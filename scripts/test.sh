@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite: system packages, npm deps, typecheck, lint, build, then every test layer.
-# Installs what npm cannot (Debian's chromium, ffmpeg, python3, postgresql) when missing and
-# running as root; otherwise stops with a message naming the missing package. Never skips a test.
+# Installs what npm cannot (Debian's chromium, ffmpeg, python3, nginx, varnish, postgresql) when
+# missing and running as root; otherwise stops with a message naming the missing package. Never
+# skips a test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -10,6 +11,10 @@ missing=()
 command -v ffmpeg >/dev/null 2>&1 && command -v ffprobe >/dev/null 2>&1 || missing+=(ffmpeg)
 # The stream tests use a python3 client that can shrink its receive window (Node cannot).
 command -v python3 >/dev/null 2>&1 || missing+=(python3)
+# The proxy tests run nginx and Varnish from deploy/ in front of an edge (their own instances, in
+# temp dirs, on 127.0.0.1; the packages' system services are not used).
+[ -x /usr/sbin/nginx ] || command -v nginx >/dev/null 2>&1 || missing+=(nginx)
+[ -x /usr/sbin/varnishd ] || command -v varnishd >/dev/null 2>&1 || missing+=(varnish)
 # The storage suite also runs against a real PostgreSQL: test/support/postgres.ts starts its own
 # cluster from the package's binaries (/usr/lib/postgresql/<version>/bin) in a temp dir.
 compgen -G '/usr/lib/postgresql/*/bin/postgres' >/dev/null || missing+=(postgresql)
@@ -18,7 +23,14 @@ if [ ${#missing[@]} -gt 0 ]; then
     echo "test: installing Debian packages: ${missing[*]}"
     apt-get update -qq
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-    # The package's own cluster service is not used (the tests start their own): turn it off.
+    # Installing nginx or varnish enables (and on a systemd machine starts) a system service on
+    # ports 80 / 6081: the tests start their own, so turn off the ones just installed.
+    if [[ " ${missing[*]} " == *" nginx "* ]]; then
+      systemctl disable --now nginx >/dev/null 2>&1 || true
+    fi
+    if [[ " ${missing[*]} " == *" varnish "* ]]; then
+      systemctl disable --now varnish varnishncsa >/dev/null 2>&1 || true
+    fi
     if [[ " ${missing[*]} " == *" postgresql "* ]]; then
       systemctl disable --now postgresql >/dev/null 2>&1 || true
     fi
