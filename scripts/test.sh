@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite: system packages, npm deps, typecheck, lint, build, then every test layer.
-# Installs what npm cannot (Debian's chromium, ffmpeg, python3, nginx, varnish, postgresql) when
-# missing and running as root; otherwise stops with a message naming the missing package. Never
-# skips a test.
+# Installs what npm cannot (Debian's chromium, ffmpeg, python3, nginx, varnish, postgresql,
+# redis-server) when missing and running as root; otherwise stops with a message naming the
+# missing package. Never skips a test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -18,6 +18,8 @@ command -v python3 >/dev/null 2>&1 || missing+=(python3)
 # The storage suite also runs against a real PostgreSQL: test/support/postgres.ts starts its own
 # cluster from the package's binaries (/usr/lib/postgresql/<version>/bin) in a temp dir.
 compgen -G '/usr/lib/postgresql/*/bin/postgres' >/dev/null || missing+=(postgresql)
+# The shared-state tests start their own redis-server (test/support/redis.ts) on a free port.
+command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     echo "test: installing Debian packages: ${missing[*]}"
@@ -33,6 +35,9 @@ if [ ${#missing[@]} -gt 0 ]; then
     fi
     if [[ " ${missing[*]} " == *" postgresql "* ]]; then
       systemctl disable --now postgresql >/dev/null 2>&1 || true
+    fi
+    if [[ " ${missing[*]} " == *" redis-server "* ]]; then
+      systemctl disable --now redis-server >/dev/null 2>&1 || true
     fi
   else
     echo "test: missing Debian package(s): ${missing[*]}. Install them with: sudo apt-get install ${missing[*]}" >&2

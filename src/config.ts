@@ -13,6 +13,11 @@ export interface TribuneConfig {
    * origins; empty: SQLite in `<dataDir>/tribune.db` (one origin).
    */
   databaseUrl: string;
+  /**
+   * Redis for state shared by several origins (sign-in throttle, rate limits, session revocation):
+   * `redis://[:password@]host:6379[/db]`; empty: that state stays in this process's memory.
+   */
+  redisUrl: string;
   /** HMAC secret for Space tokens; when empty, one is generated and kept in `<dataDir>/secret`. */
   tokenSecret: string;
   /** Origin base URL the edge fetches from (edge mode); in embedded mode the edge fetches itself. */
@@ -107,6 +112,7 @@ export const DEFAULTS: TribuneConfig = {
   host: '0.0.0.0',
   dataDir: path.resolve('data'),
   databaseUrl: '',
+  redisUrl: '',
   tokenSecret: '',
   originUrl: '',
   publicEdgeUrl: '',
@@ -188,6 +194,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): ConfigInput
     } as ConfigInput['limits'],
     dataDir: env.TRIBUNE_DATA_DIR ? path.resolve(env.TRIBUNE_DATA_DIR) : undefined,
     databaseUrl: env.TRIBUNE_DATABASE_URL || undefined,
+    redisUrl: env.TRIBUNE_REDIS_URL || undefined,
     tokenSecret: env.TRIBUNE_TOKEN_SECRET || undefined,
     originUrl: env.TRIBUNE_ORIGIN_URL || undefined,
     publicEdgeUrl: env.TRIBUNE_PUBLIC_EDGE_URL || undefined,
@@ -274,6 +281,8 @@ export function loadConfig(...inputs: ConfigInput[]): Readonly<TribuneConfig> {
   // Never echo the value: it may hold a password.
   if (cfg.databaseUrl && !/^postgres(ql)?:\/\//.test(cfg.databaseUrl))
     problems.push('databaseUrl must be a postgres:// or postgresql:// URL');
+  if (cfg.redisUrl && !/^rediss?:\/\//.test(cfg.redisUrl))
+    problems.push('redisUrl must be a redis:// or rediss:// URL');
   if (problems.length) throw new Error(`Invalid Tribune config:\n  ${problems.join('\n  ')}`);
   return deepFreeze(cfg);
 }

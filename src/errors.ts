@@ -79,6 +79,7 @@ export const ERRORS = {
   CAPACITY_OUT_OF_RANGE: { status: 400, message: 'A capacity input is missing or outside its range' },
   ORIGIN_UNAVAILABLE: { status: 502, message: 'The edge could not reach the origin' },
   MEDIA_UNAVAILABLE: { status: 503, message: 'The media engine is not available' },
+  STORE_UNAVAILABLE: { status: 503, message: 'Shared state is unavailable; retry shortly' },
   INTERNAL: { status: 500, message: 'Internal error' },
 } as const satisfies Record<string, { status: number; message: string }>;
 

@@ -3,6 +3,7 @@ import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { TribuneError } from '../errors.js';
 import type { SessionRecord, Storage, UserRecord } from '../store/types.js';
 import { checkCsrf } from './csrf.js';
+import type { SessionRevocation } from './revocation.js';
 import {
   clearSessionCookie,
   CSRF_COOKIE,
@@ -36,6 +37,8 @@ export interface SessionPluginOptions {
   storage: Storage;
   /** Clock (ms since the epoch) for session expiry. */
   now?: () => number;
+  /** Sessions signed out on any origin (Redis), checked on every request with a session. */
+  revocation?: SessionRevocation;
 }
 
 /** Routes the session hook applies to. */
@@ -84,7 +87,9 @@ export function sessionPlugin(opts: SessionPluginOptions): FastifyPluginAsync {
 
       const sessionCookie = cookies[SESSION_COOKIE];
       if (sessionCookie !== undefined) {
-        const resolved = await resolveSession(storage, sessionCookie, now());
+        let resolved = await resolveSession(storage, sessionCookie, now());
+        if (resolved && opts.revocation && (await opts.revocation.isRevoked(resolved.session.idHash)))
+          resolved = null;
         if (resolved) {
           request.user = resolved.user;
           request.authSession = resolved.session;

@@ -15,12 +15,16 @@ import {
   UserResponseSchema,
 } from './schemas.js';
 import { clearSessionCookie, createSession, setSessionCookie } from './sessions.js';
+import type { SessionRevocation } from './revocation.js';
 import { SigninThrottle } from './throttle.js';
+import type { SigninGate } from './throttle-redis.js';
 
 export interface AuthRoutesOptions {
   storage: Storage;
-  /** Failed sign-in throttle; one per process by default. */
-  throttle?: SigninThrottle;
+  /** Failed sign-in throttle; one per process (in memory) by default, or shared in Redis. */
+  throttle?: SigninGate;
+  /** Tells every origin about signed-out sessions (Redis); none with one origin. */
+  revocation?: SessionRevocation;
   /** Clock (ms since the epoch) for createdAt and session expiry. */
   now?: () => number;
   /** Sign-ups one client address may make per minute (enforced when @fastify/rate-limit is registered). */
@@ -69,11 +73,19 @@ export const authRoutes =
       reply: FastifyReply,
       user: UserRecord,
     ): Promise<void> => {
-      if (req.authSession) await storage.deleteSession(req.authSession.idHash);
+      if (req.authSession) await endSession(req);
       const { id, record } = await createSession(storage, user.id, now());
       setSessionCookie(req, reply, id);
       req.user = user;
       req.authSession = record;
+    };
+
+    /** Deletes the request's session, and announces it revoked to the other origins. */
+    const endSession = async (req: FastifyRequest): Promise<void> => {
+      const s = req.authSession;
+      if (!s) return;
+      await storage.deleteSession(s.idHash);
+      if (opts.revocation) await opts.revocation.revoke(s, req.log);
     };
 
     app.post(
@@ -125,7 +137,7 @@ export const authRoutes =
       },
       async (req, reply) => {
         const handle = req.body.handle.trim().toLowerCase();
-        const check = throttle.begin(handle, req.ip);
+        const check = await throttle.begin(handle, req.ip);
         if (!check.ok) {
           reply.header('Retry-After', String(check.retryAfterSec));
           throw new TribuneError('SIGNIN_THROTTLED', `retry in ${check.retryAfterSec} s`);
@@ -137,14 +149,14 @@ export const authRoutes =
           if (user) ok = await verifyPassword(req.body.password, user.passwordHash);
           else await verifyPassword(req.body.password, await dummy()); // same cost as a real check
           if (!user || !ok) {
-            attempt.fail();
+            await attempt.fail();
             throw new TribuneError('BAD_CREDENTIALS');
           }
-          attempt.succeed();
+          await attempt.succeed();
           await startSession(req, reply, user);
           return reply.code(200).send({ user: toPublicUser(user) });
         } finally {
-          attempt.release();
+          await attempt.release();
         }
       },
     );
@@ -160,7 +172,7 @@ export const authRoutes =
         },
       },
       async (req, reply) => {
-        if (req.authSession) await storage.deleteSession(req.authSession.idHash);
+        await endSession(req);
         req.user = null;
         req.authSession = null;
         clearSessionCookie(req, reply);

@@ -30,6 +30,15 @@ import type { EngineStats } from '../media/protocol.js';
 import { whipRoutes } from '../rtc/whip-routes.js';
 import { authRoutes } from '../accounts/routes.js';
 import { sessionPlugin } from '../accounts/plugin.js';
+import { SessionRevocation } from '../accounts/revocation.js';
+import { RedisSigninThrottle } from '../accounts/throttle-redis.js';
+import {
+  connectRedis,
+  isRedisFailure,
+  redactRedisUrl,
+  storeUnavailable,
+  type SharedRedis,
+} from '../shared/redis.js';
 import { createEdgeLive, type EdgeLive } from '../live/edge-live.js';
 import { liveOriginRoutes } from '../live/origin-routes.js';
 import { LiveHub } from '../live/hub.js';
@@ -72,6 +81,8 @@ export function errorHandler(
 ): FastifyReply {
   let e: TribuneError;
   if (isTribuneError(err)) e = err;
+  else if (isRedisFailure(err))
+    e = storeUnavailable(err); // e.g. @fastify/rate-limit's Redis store
   else if (err.validation) e = new TribuneError('BAD_REQUEST', err.message);
   else if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') e = new TribuneError('BODY_TOO_LARGE');
   else if (err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') e = new TribuneError('UNSUPPORTED_MEDIA_TYPE');
@@ -125,6 +136,10 @@ export async function createOrigin(
   const log = app.log;
   // First: a database that is down stops the start here, with nothing else started yet.
   const storage = await openStorage(config, log);
+  // Shared fast-changing state (throttle, rate limits, revocation): Redis when configured. Never
+  // awaited: Tribune starts, and live Spaces play, with Redis down; those requests answer 503.
+  const redis: SharedRedis | null = config.redisUrl ? connectRedis(config.redisUrl, log) : null;
+  if (redis) log.info({ redis: redactRedisUrl(config.redisUrl) }, 'shared state in Redis');
   const metrics = new Registry();
   collectDefaultMetrics({ register: metrics });
   // Live audio must not starve behind other work on the machine; the HTTP process gets the same
@@ -204,8 +219,11 @@ export async function createOrigin(
 
   app.setErrorHandler(errorHandler);
   // Per client address, on the routes that cost real resources (a Space, a WebRTC peer).
+  // With Redis the counters are shared by every origin; while it is down the limited routes (they
+  // create Spaces, accounts, WebRTC peers) answer 503 rather than run unlimited (skipOnError false).
   await app.register(rateLimit, {
     global: false,
+    ...(redis ? { redis: redis.client, nameSpace: 'tribune:rl:', skipOnError: false } : {}),
     errorResponseBuilder: (_req, ctx) =>
       new TribuneError('RATE_LIMITED', `retry in ${Math.ceil(ctx.ttl / 1000)} s`),
   });
@@ -234,10 +252,15 @@ export async function createOrigin(
     },
   });
   app.get('/api/openapi.json', { schema: { hide: true } }, async () => app.swagger());
-  await app.register(sessionPlugin({ storage }));
-  await app.register(authRoutes({ storage, signupPerMinute: config.limits.signupPerMinute }), {
-    prefix: '/api/auth',
-  });
+  const revocation = redis ? new SessionRevocation(redis.client) : undefined;
+  await app.register(sessionPlugin({ storage, revocation }));
+  const throttle = redis ? new RedisSigninThrottle(redis.client) : undefined;
+  await app.register(
+    authRoutes({ storage, throttle, revocation, signupPerMinute: config.limits.signupPerMinute }),
+    {
+      prefix: '/api/auth',
+    },
+  );
   await app.register(
     spaceRoutes({ svc, stage, housekeeping, createPerMinute: config.limits.createSpacePerMinute }),
     { prefix: '/api' },
@@ -344,6 +367,7 @@ export async function createOrigin(
       await engine.close();
       await registry.suspendAll();
       hub.dispose();
+      await redis?.close();
       await storage.close();
     },
   };

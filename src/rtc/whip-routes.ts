@@ -47,7 +47,9 @@ export const whipRoutes =
       '/:spaceId',
       {
         bodyLimit: opts.bodyLimit,
-        config: { rateLimit: { max: opts.perMinute, timeWindow: 60_000 } },
+        // A speaker reconnecting to a live Space must get back on stage while Redis (the shared
+        // counters) is down: the limit is skipped then; offers still need a signed publish token.
+        config: { rateLimit: { max: opts.perMinute, timeWindow: 60_000, skipOnError: true } },
         schema: {
           params: {
             type: 'object',
