@@ -8,6 +8,7 @@
  */
 import { createHmac } from 'node:crypto';
 import type { SpaceService } from './service.js';
+import { isTribuneError } from '../errors.js';
 
 export interface HousekeepingOptions {
   intervalMs?: number;
@@ -54,6 +55,8 @@ export class Housekeeping {
   }
 
   /** One pass of every duty (exposed for tests; the timer calls it). */
+  private storeDown = false;
+
   async tick(): Promise<void> {
     if (this.running) return;
     this.running = true;
@@ -62,8 +65,15 @@ export class Housekeeping {
       await this.expireReplays();
       await this.deliverWebhooks();
       await this.svc.storage.deleteExpiredSessions(new Date(this.svc.now()).toISOString());
+      if (this.storeDown) this.svc.log.info('housekeeping: the store is back');
+      this.storeDown = false;
     } catch (err) {
-      this.svc.log.error({ err }, 'housekeeping failed');
+      // A database outage is logged once (a warning), not once a second with a stack trace.
+      if (isTribuneError(err) && err.code === 'STORE_UNAVAILABLE') {
+        if (!this.storeDown)
+          this.svc.log.warn({ err: err.cause ?? err }, 'housekeeping: the store is unavailable');
+        this.storeDown = true;
+      } else this.svc.log.error({ err }, 'housekeeping failed');
     } finally {
       this.running = false;
     }

@@ -3,6 +3,7 @@
  * migrations), its sizes and timeouts, and the query helpers every part of the store uses.
  */
 import pg from 'pg';
+import { TribuneError } from '../errors.js';
 import { migratePg } from './pg-migrations.js';
 
 export interface PostgresOptions {
@@ -70,6 +71,34 @@ export async function openPool(url: string, opts: PostgresOptions = {}): Promise
   }
 }
 
+/**
+ * True for a failure of the database itself rather than of the statement: the server down,
+ * restarting or unreachable, the connection lost, the pool unable to connect in time, or a
+ * statement cancelled by its timeout. Those become 503 STORE_UNAVAILABLE (retry shortly), not 500.
+ */
+export function isDatabaseUnavailable(err: unknown): boolean {
+  if (!(err instanceof Error)) return false;
+  const code = (err as { code?: unknown }).code;
+  if (typeof code === 'string') {
+    if (code.startsWith('08') || ['57P01', '57P02', '57P03', '57014', '53300'].includes(code)) return true;
+    if (['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENOTFOUND'].includes(code))
+      return true;
+  }
+  return /timeout exceeded when trying to connect|Connection terminated|connection error|Client was closed/i.test(
+    err.message,
+  );
+}
+
+/** Runs a database call; an outage becomes 503 STORE_UNAVAILABLE, anything else passes through. */
+async function guarded<T>(op: () => Promise<T>): Promise<T> {
+  try {
+    return await op();
+  } catch (err) {
+    if (isDatabaseUnavailable(err)) throw new TribuneError('STORE_UNAVAILABLE', undefined, { cause: err });
+    throw err;
+  }
+}
+
 /** Query helpers on the pool (each call one statement, on whichever connection is free). */
 export class PgQueries {
   constructor(
@@ -78,7 +107,7 @@ export class PgQueries {
   ) {}
 
   protected async rows<R extends pg.QueryResultRow>(text: string, values: unknown[] = []): Promise<R[]> {
-    return (await this.pool.query<R>(text, values)).rows;
+    return (await guarded(() => this.pool.query<R>(text, values))).rows;
   }
 
   protected async first<R extends pg.QueryResultRow>(
@@ -90,6 +119,6 @@ export class PgQueries {
 
   /** Runs a write; how many rows it touched. */
   protected async run(text: string, values: unknown[]): Promise<number> {
-    return (await this.pool.query(text, values)).rowCount ?? 0;
+    return (await guarded(() => this.pool.query(text, values))).rowCount ?? 0;
   }
 }

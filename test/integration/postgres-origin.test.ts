@@ -65,6 +65,30 @@ describe('tribune origin with TRIBUNE_DATABASE_URL', () => {
     expect(existsSync(path.join(dataDir, 'tribune.db'))).toBe(false);
   });
 
+  it('a database outage while running: 503 STORE_UNAVAILABLE at once, and back by itself', async () => {
+    const env = { TRIBUNE_DATABASE_URL: url };
+    origin ??= await startTribune({ args: ['origin'], dataDir, env });
+    const host = await signedInClient(origin.url, 'outage');
+    await db.down();
+    try {
+      const t0 = Date.now();
+      const failure = await host.createSpace({ title: 'During the outage' }).then(
+        () => null,
+        (err: { status?: number; code?: string }) => err,
+      );
+      expect(failure).toMatchObject({ status: 503, code: 'STORE_UNAVAILABLE' });
+      expect(Date.now() - t0).toBeLessThan(7_000); // the pool's 5 s connect timeout at most
+      // The process is alive and says so; the media path does not need the database.
+      expect((await fetch(`${origin.url}/healthz`)).status).toBe(200);
+    } finally {
+      await db.up();
+    }
+    // Back by itself: the pool reconnects, no restart of Tribune.
+    const after = await host.createSpace({ title: 'After the outage' });
+    expect(after.title).toBe('After the outage');
+    expect(origin.logs()).not.toMatch(/housekeeping failed/);
+  });
+
   it('a database down at start-up: one line naming the URL without its password, exit 1, at once', async () => {
     const dbPort = await freePort(); // nothing listens there
     const downUrl = `postgres://tribune:s3cret@127.0.0.1:${dbPort}/tribune`;

@@ -37,6 +37,10 @@ export interface PostgresServer {
   admin(sql: string, db?: string): Promise<pg.QueryResult>;
   /** The server log so far. */
   log(): string;
+  /** Stops the server (fast: sessions are cut), keeping its data: an outage. */
+  down(): Promise<void>;
+  /** Starts it again on the same port and data. */
+  up(): Promise<void>;
   /** Fast shutdown (immediate after 10 s), then removes the directory. Idempotent. */
   stop(): Promise<void>;
 }
@@ -130,6 +134,12 @@ export async function startPostgres(): Promise<PostgresServer> {
     dir,
     url,
     admin,
+    async down() {
+      await pgCtl('-m', 'fast', '-w', '-t', '30', 'stop');
+    },
+    async up() {
+      await pgCtl('-l', logFile, '-o', options, '-w', '-t', '30', 'start');
+    },
     async createDatabase(name = `t${++seq}_${Date.now().toString(36)}`) {
       // A linguistic default collation, as operators' databases usually have ('a' < 'B' < 'b'):
       // the schema must order ids and times by bytes all the same.
