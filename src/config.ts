@@ -98,6 +98,11 @@ export interface TribuneConfig {
   };
   /** Operator webhook (POST, JSON, signed with X-Tribune-Signature) for Space-started reminders; empty: none. */
   webhookUrl: string;
+  /**
+   * With Redis, one origin at a time delivers the webhook outbox under a lock that expires this long
+   * after its holder stops renewing it (a crashed holder's work is taken over after at most this).
+   */
+  webhookLockMs: number;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   /**
    * OS scheduling priority (nice, -20..19) asked for the HTTP process and the media engine alike, so
@@ -157,6 +162,7 @@ export const DEFAULTS: TribuneConfig = {
     sessionDays: 30,
   },
   webhookUrl: '',
+  webhookLockMs: 30_000,
   logLevel: 'info',
   nice: -10,
 };
@@ -217,6 +223,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): ConfigInput
       replayRetentionDays: num(env.TRIBUNE_REPLAY_RETENTION_DAYS),
     } as ConfigInput['spaces'],
     webhookUrl: env.TRIBUNE_WEBHOOK_URL || undefined,
+    webhookLockMs: num(env.TRIBUNE_WEBHOOK_LOCK_MS),
   };
 }
 
@@ -254,6 +261,7 @@ export function loadConfig(...inputs: ConfigInput[]): Readonly<TribuneConfig> {
   int('media.maxBufferedFrames', cfg.media.maxBufferedFrames, 1, 100);
   int('media.engines', cfg.media.engines, 1, 64);
   int('nice', cfg.nice, -20, 19);
+  int('webhookLockMs', cfg.webhookLockMs, 1000, 600_000);
   int('edge.stream.perAddressMax', cfg.edge.stream.perAddressMax, 1, 10_000_000);
   int('edge.stream.maxBehindMs', cfg.edge.stream.maxBehindMs, 200, 60_000);
   int('edge.stream.sendBufferBytes', cfg.edge.stream.sendBufferBytes, 0, 16 * 1024 * 1024);

@@ -44,6 +44,7 @@ import { liveOriginRoutes } from '../live/origin-routes.js';
 import { LiveHub } from '../live/hub.js';
 import { deriveEdgeSecret } from '../live/signature.js';
 import { Housekeeping } from '../spaces/housekeeping.js';
+import { RedisLock } from '../shared/redis-lock.js';
 import { ListenerDirectory } from '../spaces/listeners.js';
 import { publicViewRoutes } from '../spaces/public-view.js';
 import { spaceRoutes } from '../spaces/routes.js';
@@ -156,7 +157,11 @@ export async function createOrigin(
   const stage = new StageService(svc);
   const social = new SocialService(svc);
   svc.announce = (s) => social.announce(s);
-  const housekeeping = new Housekeeping(svc, { webhookSecret: secret });
+  // Several origins share the outbox: with Redis only the holder of this lock delivers it.
+  const housekeeping = new Housekeeping(svc, {
+    webhookSecret: secret,
+    webhookLock: redis ? new RedisLock(redis.client, 'tribune:lock:outbox', config.webhookLockMs) : undefined,
+  });
   await svc.replays.ensureDirs();
   await svc.init();
   housekeeping.start();

@@ -3,18 +3,23 @@
  * - a live Space whose host has been gone (no stage session, no open page) for
  *   `spaces.hostAbsentEndSec` ends by itself;
  * - replays past their retention are deleted from disk;
- * - the webhook outbox is delivered (signed, retried with backoff; it survives restarts);
+ * - the webhook outbox is delivered (signed, retried with backoff; it survives restarts); with
+ *   several origins (Redis configured) only the holder of a Redis lock delivers, so an event is not
+ *   POSTed by two origins at once; while Redis is down nobody delivers (the outbox waits);
  * - expired sessions are purged.
  */
 import { createHmac } from 'node:crypto';
 import type { SpaceService } from './service.js';
 import { isTribuneError } from '../errors.js';
+import type { RedisLock, StillHeld } from '../shared/redis-lock.js';
 
 export interface HousekeepingOptions {
   intervalMs?: number;
   /** HMAC key for the webhook signature header. */
   webhookSecret: Buffer;
   fetch?: typeof fetch;
+  /** Several origins: deliver the outbox only while holding this lock (absent: one origin, no lock). */
+  webhookLock?: RedisLock;
 }
 
 const MAX_WEBHOOK_ATTEMPTS = 12;
@@ -109,11 +114,47 @@ export class Housekeeping {
     }
   }
 
+  private lockDown = false;
+
   private async deliverWebhooks(): Promise<void> {
     const url = this.svc.config.webhookUrl;
     if (!url) return;
+    const lock = this.opts.webhookLock;
+    if (!lock) return this.deliverDue(url, async () => true);
+    // Errors of the pass itself are told apart from a failure to take the lock.
+    let failure: { err: unknown } | undefined;
+    try {
+      // Resolves false when another origin holds the lock (it is delivering): nothing to do here.
+      await lock.run(async (held) => {
+        try {
+          await this.deliverDue(url, held);
+        } catch (err) {
+          failure = { err };
+        }
+      });
+    } catch (err) {
+      // Redis down: skip the pass (never "everyone delivers"); logged once per outage.
+      if (!this.lockDown)
+        this.svc.log.warn(
+          { err },
+          'housekeeping: webhook delivery paused, the outbox lock (redis) is unavailable',
+        );
+      this.lockDown = true;
+      return;
+    }
+    if (this.lockDown) this.svc.log.info('housekeeping: webhook delivery resumed, the outbox lock is back');
+    this.lockDown = false;
+    if (failure) throw failure.err;
+  }
+
+  private async deliverDue(url: string, held: StillHeld): Promise<void> {
     const now = this.svc.now();
     for (const o of await this.svc.storage.dueOutbox(new Date(now).toISOString(), 20)) {
+      // Fencing: stop as soon as the lock is lost (expired, taken over, or Redis unreachable).
+      if (!(await held())) {
+        this.svc.log.warn({ id: o.id }, 'housekeeping: lost the outbox lock, stopping this delivery pass');
+        return;
+      }
       const signature = createHmac('sha256', this.opts.webhookSecret).update(o.payload).digest('hex');
       let ok = false;
       try {
