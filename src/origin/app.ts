@@ -45,6 +45,7 @@ import { LiveHub } from '../live/hub.js';
 import { deriveEdgeSecret } from '../live/signature.js';
 import { Housekeeping } from '../spaces/housekeeping.js';
 import { RedisLock } from '../shared/redis-lock.js';
+import { startEventFanout } from '../shared/redis-events.js';
 import { ListenerDirectory } from '../spaces/listeners.js';
 import { publicViewRoutes } from '../spaces/public-view.js';
 import { spaceRoutes } from '../spaces/routes.js';
@@ -157,6 +158,8 @@ export async function createOrigin(
   const stage = new StageService(svc);
   const social = new SocialService(svc);
   svc.announce = (s) => social.announce(s);
+  // Several origins: events emitted here reach the event streams other origins hold, and theirs ours.
+  const fanout = redis ? startEventFanout({ url: config.redisUrl, publisher: redis.client, svc, log }) : null;
   // Several origins share the outbox: with Redis only the holder of this lock delivers it.
   const housekeeping = new Housekeeping(svc, {
     webhookSecret: secret,
@@ -372,6 +375,7 @@ export async function createOrigin(
       await engine.close();
       await registry.suspendAll();
       hub.dispose();
+      fanout?.close();
       await redis?.close();
       await storage.close();
     },

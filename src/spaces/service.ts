@@ -77,6 +77,11 @@ export class SpaceService extends EventEmitter<ServiceEvents> {
   private readonly userCache = new Map<string, UserRecord>();
   /** Told once a Space is scheduled or goes live (the followers' webhook event: src/social). */
   announce: ((s: SpaceRecord) => Promise<void>) | null = null;
+  /**
+   * Told of every control-plane event emitted on this origin, so that other origins hear of it (the
+   * Redis fan-out: shared/redis-events.ts). Null without Redis: events stay in this process.
+   */
+  relay: ((kind: keyof ServiceEvents, spaceId: string, userId?: string) => void) | null = null;
 
   constructor(deps: ServiceDeps) {
     super();
@@ -93,6 +98,17 @@ export class SpaceService extends EventEmitter<ServiceEvents> {
       'stage',
       (id) => void this.publishLive(id).catch((err: unknown) => this.log.warn({ err, id }, 'live state')),
     );
+  }
+
+  /** Emits to this origin's listeners (SSE streams) and relays the event to the other origins. */
+  override emit<K extends keyof ServiceEvents>(kind: K, ...args: ServiceEvents[K]): boolean {
+    this.relay?.(kind, ...(args as [string, string?]));
+    return super.emit(kind, ...(args as never));
+  }
+
+  /** An event another origin emitted: to this origin's listeners only, never relayed back. */
+  emitFromPeer<K extends keyof ServiceEvents>(kind: K, ...args: ServiceEvents[K]): boolean {
+    return super.emit(kind, ...(args as never));
   }
 
   get edgeBase(): string {
