@@ -5,13 +5,11 @@
  * get 429 + Retry-After once the edge is full; forged, other-Space and replayed tickets and tokens,
  * join floods from one address and missing or forged operator (rehearsal) tokens get stable 4xx.
  */
-import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { issueRehearsalToken, REHEARSAL_HEADER, ticketSigner } from '../../src/edge/admission/tokens.js';
 import {
   createSpace,
-  freePort,
-  startTribune,
+  startOriginAndEdge,
   whipUrlFor,
   type TestSpace,
   type TribuneHandle,
@@ -56,23 +54,11 @@ describe('admission at the edge', () => {
   const admitUrl = (id: string, q = ''): string => `${edge.url}/hls/spaces/${id}/admit${q}`;
 
   beforeAll(async () => {
-    const edgePort = await freePort();
-    secret = randomBytes(32).toString('hex');
-    origin = await startTribune({
-      args: ['origin'],
-      env: { TRIBUNE_PUBLIC_EDGE_URL: `http://127.0.0.1:${edgePort}`, TRIBUNE_TOKEN_SECRET: secret },
-    });
-    edge = await startTribune({
-      args: ['edge', '--origin', origin.url],
-      env: {
-        PORT: String(edgePort),
-        HOST: '0.0.0.0',
-        TRIBUNE_TOKEN_SECRET: secret,
-        TRIBUNE_EDGE_MAX_LISTENERS: String(CAP),
-        TRIBUNE_EDGE_JOINS_PER_SEC: '1000',
-        TRIBUNE_EDGE_JOINS_PER_ADDRESS_PER_MINUTE: '30',
-      },
-    });
+    ({ origin, edge, secret } = await startOriginAndEdge({
+      TRIBUNE_EDGE_MAX_LISTENERS: String(CAP),
+      TRIBUNE_EDGE_JOINS_PER_SEC: '1000',
+      TRIBUNE_EDGE_JOINS_PER_ADDRESS_PER_MINUTE: '30',
+    }));
     operator = {
       [REHEARSAL_HEADER]: issueRehearsalToken(Buffer.from(secret, 'utf8'), 600, 'admission test'),
     };

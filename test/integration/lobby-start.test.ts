@@ -6,13 +6,11 @@
  * the stream with its admission token, and hears the program. First audio is timed from the
  * press of start; the origin's request count stays independent of the number of listeners.
  */
-import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   createSpace,
-  freePort,
   scrapeMetrics,
-  startTribune,
+  startOriginAndEdge,
   whipUrlFor,
   type TestSpace,
   type TribuneHandle,
@@ -36,22 +34,8 @@ describe('lobby start', () => {
   const streams: StreamClient[] = [];
 
   beforeAll(async () => {
-    const edgePort = await freePort();
-    const secret = randomBytes(32).toString('hex');
-    origin = await startTribune({
-      args: ['origin'],
-      env: { TRIBUNE_PUBLIC_EDGE_URL: `http://127.0.0.1:${edgePort}`, TRIBUNE_TOKEN_SECRET: secret },
-    });
-    edge = await startTribune({
-      args: ['edge', '--origin', origin.url],
-      env: {
-        PORT: String(edgePort),
-        HOST: '0.0.0.0',
-        TRIBUNE_TOKEN_SECRET: secret,
-        // A small join rate so the lobby's start is visibly spread (300 / 200 per s = 1.5 s window).
-        TRIBUNE_EDGE_JOINS_PER_SEC: '200',
-      },
-    });
+    // A small join rate so the lobby's start is visibly spread (300 / 200 per s = 1.5 s window).
+    ({ origin, edge } = await startOriginAndEdge({ TRIBUNE_EDGE_JOINS_PER_SEC: '200' }));
     space = await createSpace(origin.url, 'Lobby', {
       scheduledFor: new Date(Date.now() + 3600_000).toISOString(),
     });

@@ -14,10 +14,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TokenSigner } from '../../src/origin/tokens.js';
 import {
   createSpace,
-  freePort,
   scrapeMetrics,
   signedInClient,
-  startTribune,
+  startOriginAndEdge,
   whipUrlFor,
   type TestSpace,
   type TribuneHandle,
@@ -60,21 +59,9 @@ describe('stream delivery through a standalone edge', () => {
   const streamUrl = (id: string, q = ''): string => `${edge.url}/hls/spaces/${id}/stream.mp4${q}`;
 
   beforeAll(async () => {
-    const edgePort = await freePort();
-    secret = randomBytes(32).toString('hex');
-    origin = await startTribune({
-      args: ['origin'],
-      env: { TRIBUNE_PUBLIC_EDGE_URL: `http://127.0.0.1:${edgePort}`, TRIBUNE_TOKEN_SECRET: secret },
-    });
-    edge = await startTribune({
-      args: ['edge', '--origin', origin.url],
-      env: {
-        PORT: String(edgePort),
-        HOST: '0.0.0.0',
-        TRIBUNE_TOKEN_SECRET: secret,
-        TRIBUNE_EDGE_STREAMS_PER_ADDRESS: String(PER_ADDRESS),
-      },
-    });
+    ({ origin, edge, secret } = await startOriginAndEdge({
+      TRIBUNE_EDGE_STREAMS_PER_ADDRESS: String(PER_ADDRESS),
+    }));
     space = await createSpace(origin.url, 'Streamed');
     await speaker.publish({
       whipUrl: whipUrlFor(origin.url, space.id, 'Solo'),

@@ -3,6 +3,7 @@
  * 127.0.0.1 port with a fresh data dir, for integration tests, e2e and the benchmark.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -158,6 +159,26 @@ export async function startTribune(opts: StartTribuneOptions = {}): Promise<Trib
   }
 
   return { url, port: actualPort, dataDir, pid: child.pid!, child, stop, logs: () => log };
+}
+
+/**
+ * An origin process and a standalone edge process in front of it, sharing a fresh token secret;
+ * the origin hands out playback URLs on the edge. `edgeEnv` adds to the edge's environment.
+ */
+export async function startOriginAndEdge(
+  edgeEnv: Record<string, string> = {},
+): Promise<{ origin: TribuneHandle; edge: TribuneHandle; secret: string }> {
+  const edgePort = await freePort();
+  const secret = randomBytes(32).toString('hex');
+  const origin = await startTribune({
+    args: ['origin'],
+    env: { TRIBUNE_PUBLIC_EDGE_URL: `http://127.0.0.1:${edgePort}`, TRIBUNE_TOKEN_SECRET: secret },
+  });
+  const edge = await startTribune({
+    args: ['edge', '--origin', origin.url],
+    env: { PORT: String(edgePort), HOST: '0.0.0.0', TRIBUNE_TOKEN_SECRET: secret, ...edgeEnv },
+  });
+  return { origin, edge, secret };
 }
 
 let userSeq = 0;
