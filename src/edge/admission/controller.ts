@@ -136,6 +136,14 @@ export class AdmissionController {
     return this.issued === this.serving && this.hasRoom() && this.tokens >= 1;
   }
 
+  /**
+   * Nobody waits and there is room, as of the last advance (no clock read: cheap enough for every
+   * media request of a player that never asked for a place).
+   */
+  isOpen(): boolean {
+    return this.issued === this.serving && this.hasRoom();
+  }
+
   /** True when number `n` was handed out by this controller. */
   knows(n: number): boolean {
     return Number.isInteger(n) && n >= 1 && n <= this.issued;

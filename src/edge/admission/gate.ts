@@ -261,7 +261,7 @@ export class AdmissionGate {
     }
     // No token: a player that does not know about admission (a third-party HLS player).
     if (kind === 'object') {
-      if (this.perAddress.has(address) || this.controller.wouldAdmit()) return { ok: true, aid: undefined };
+      if (this.controller.isOpen() || this.perAddress.has(address)) return { ok: true, aid: undefined };
       return { ok: false, refusal: this.full() };
     }
     const aid =
