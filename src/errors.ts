@@ -78,6 +78,15 @@ export const ERRORS = {
   REHEARSAL_TOKEN_EXPIRED: { status: 403, message: 'The rehearsal token has expired' },
   CAPACITY_OUT_OF_RANGE: { status: 400, message: 'A capacity input is missing or outside its range' },
   ORIGIN_UNAVAILABLE: { status: 502, message: 'The edge could not reach the origin' },
+  // several origins (issue 8)
+  SPACE_MOVING: {
+    status: 503,
+    message: 'The Space is moving to another origin (its origin stopped); retry in a second',
+  },
+  LEASE_LOST: {
+    status: 409,
+    message: 'This origin no longer runs the Space: another origin took it over; retry',
+  },
   MEDIA_UNAVAILABLE: { status: 503, message: 'The media engine is not available' },
   STORE_UNAVAILABLE: { status: 503, message: 'Shared state is unavailable; retry shortly' },
   INTERNAL: { status: 500, message: 'Internal error' },

@@ -236,6 +236,17 @@ export const pgMigrations: readonly Migration[] = [
           FROM spaces s JOIN users u ON u.id = s.host_id;
     `,
   },
+  {
+    // Several origins (src/cluster): the fencing token of the lease under which an origin last took a
+    // Space's media. An origin's writes about that media carry its token; an older one is refused.
+    version: 3,
+    up: `
+      CREATE TABLE space_media_fences (
+        space_id TEXT COLLATE "C" PRIMARY KEY REFERENCES spaces (id) ON DELETE CASCADE,
+        fence    BIGINT NOT NULL
+      );
+    `,
+  },
 ];
 
 /** The schema version this code writes (the last migration's). */

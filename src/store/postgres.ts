@@ -174,8 +174,15 @@ export class PostgresStorage extends PgSocial implements Storage {
     return rows.map(row.toSpace);
   }
 
-  /** Applies the defined fields of `patch` (id and createdAt never change); throws SPACE_NOT_FOUND. */
-  async updateSpace(id: string, patch: Partial<Omit<SpaceRecord, 'id' | 'createdAt'>>): Promise<SpaceRecord> {
+  /**
+   * Applies the defined fields of `patch` (id and createdAt never change); throws SPACE_NOT_FOUND, or
+   * LEASE_LOST when `fence` is given and a newer media fence is recorded (one statement: no race).
+   */
+  async updateSpace(
+    id: string,
+    patch: Partial<Omit<SpaceRecord, 'id' | 'createdAt'>>,
+    fence?: number,
+  ): Promise<SpaceRecord> {
     const sets: string[] = [];
     const values: unknown[] = [id];
     for (const [key, column] of Object.entries(row.SPACE_PATCH_COLUMNS)) {
@@ -184,14 +191,34 @@ export class PostgresStorage extends PgSocial implements Storage {
       values.push(v);
       sets.push(`${column} = $${values.length}`);
     }
+    let fenced = '';
+    if (fence !== undefined) {
+      values.push(fence);
+      fenced = ` AND NOT EXISTS (SELECT 1 FROM space_media_fences f WHERE f.space_id = $1 AND f.fence > $${values.length})`;
+    }
     const r = sets.length
       ? await this.first<row.SpaceRow>(
-          `UPDATE spaces SET ${sets.join(', ')} WHERE id = $1 RETURNING ${row.SPACE_COLS}`,
+          `UPDATE spaces SET ${sets.join(', ')} WHERE id = $1${fenced} RETURNING ${row.SPACE_COLS}`,
           values,
         )
-      : await this.first<row.SpaceRow>(`SELECT ${row.SPACE_COLS} FROM spaces WHERE id = $1`, [id]);
-    if (!r) throw new TribuneError('SPACE_NOT_FOUND');
+      : await this.first<row.SpaceRow>(`SELECT ${row.SPACE_COLS} FROM spaces WHERE id = $1${fenced}`, values);
+    if (!r) {
+      if (fence !== undefined && (await this.spaceById(id))) throw new TribuneError('LEASE_LOST');
+      throw new TribuneError('SPACE_NOT_FOUND');
+    }
     return row.toSpace(r);
+  }
+
+  async fenceSpaceMedia(id: string, fence: number): Promise<boolean> {
+    if (!(await this.spaceById(id))) throw new TribuneError('SPACE_NOT_FOUND');
+    const r = await this.rows<{ fence: string }>(
+      `INSERT INTO space_media_fences (space_id, fence) VALUES ($1, $2)
+       ON CONFLICT (space_id) DO UPDATE SET fence = EXCLUDED.fence
+         WHERE space_media_fences.fence <= EXCLUDED.fence
+       RETURNING fence`,
+      [id, fence],
+    );
+    return r.length > 0;
   }
 
   async expiredReplays(nowIso: string): Promise<SpaceRecord[]> {

@@ -227,6 +227,14 @@ function prepareAll(db: Database.Database) {
          @created_at, @started_at, @ended_at, @replay_state, @replay_trim_start_sec, @replay_expires_at)`,
     ),
     spaceById: db.prepare<[string], SpaceRow>('SELECT * FROM spaces WHERE id = ?'),
+    mediaFence: db.prepare<[string], { fence: number }>(
+      'SELECT fence FROM space_media_fences WHERE space_id = ?',
+    ),
+    fenceMedia: db.prepare<[string, number], { fence: number }>(
+      `INSERT INTO space_media_fences (space_id, fence) VALUES (?, ?)
+       ON CONFLICT (space_id) DO UPDATE SET fence = excluded.fence WHERE fence <= excluded.fence
+       RETURNING fence`,
+    ),
     updateSpace: db.prepare<[SpaceRow]>(
       `UPDATE spaces SET host_id = @host_id, title = @title, description = @description, state = @state,
          require_sign_in = @require_sign_in, scheduled_for = @scheduled_for, started_at = @started_at,
@@ -336,7 +344,7 @@ function prepareAll(db: Database.Database) {
 export class SqliteStorage implements Storage {
   private readonly q: ReturnType<typeof prepareAll>;
   private readonly insertNotifications: (n: NotificationRecord[]) => void;
-  private readonly patchSpace: (id: string, patch: Partial<SpaceRecord>) => SpaceRecord;
+  private readonly patchSpace: (id: string, patch: Partial<SpaceRecord>, fence?: number) => SpaceRecord;
   private readonly social: SqliteSocial<SpaceRow, UserRow>;
 
   private constructor(
@@ -356,15 +364,19 @@ export class SqliteStorage implements Storage {
           read_at: n.readAt,
         });
     });
-    this.patchSpace = db.transaction((id: string, patch: Partial<SpaceRecord>): SpaceRecord => {
-      const row = this.q.spaceById.get(id);
-      if (!row) throw new TribuneError('SPACE_NOT_FOUND');
-      const next: SpaceRecord = toSpace(row);
-      const target = next as unknown as Record<string, unknown>;
-      for (const key of SPACE_PATCH_KEYS) if (patch[key] !== undefined) target[key] = patch[key];
-      this.q.updateSpace.run(spaceRow(next));
-      return next;
-    });
+    this.patchSpace = db.transaction(
+      (id: string, patch: Partial<SpaceRecord>, fence?: number): SpaceRecord => {
+        const row = this.q.spaceById.get(id);
+        if (!row) throw new TribuneError('SPACE_NOT_FOUND');
+        if (fence !== undefined && (this.q.mediaFence.get(id)?.fence ?? 0) > fence)
+          throw new TribuneError('LEASE_LOST');
+        const next: SpaceRecord = toSpace(row);
+        const target = next as unknown as Record<string, unknown>;
+        for (const key of SPACE_PATCH_KEYS) if (patch[key] !== undefined) target[key] = patch[key];
+        this.q.updateSpace.run(spaceRow(next));
+        return next;
+      },
+    );
   }
 
   /**
@@ -493,8 +505,17 @@ export class SqliteStorage implements Storage {
   }
 
   /** Applies the defined fields of `patch` (id and createdAt never change); throws SPACE_NOT_FOUND. */
-  async updateSpace(id: string, patch: Partial<Omit<SpaceRecord, 'id' | 'createdAt'>>): Promise<SpaceRecord> {
-    return this.patchSpace(id, patch);
+  async updateSpace(
+    id: string,
+    patch: Partial<Omit<SpaceRecord, 'id' | 'createdAt'>>,
+    fence?: number,
+  ): Promise<SpaceRecord> {
+    return this.patchSpace(id, patch, fence);
+  }
+
+  async fenceSpaceMedia(id: string, fence: number): Promise<boolean> {
+    if (!this.q.spaceById.get(id)) throw new TribuneError('SPACE_NOT_FOUND');
+    return this.q.fenceMedia.get(id, fence) !== undefined;
   }
 
   async expiredReplays(nowIso: string): Promise<SpaceRecord[]> {

@@ -124,7 +124,20 @@ export interface Storage extends SocialStorage {
   spaceById(id: string): Promise<SpaceRecord | undefined>;
   /** Newest first (by scheduledFor for scheduled, startedAt for live, endedAt for ended). */
   listSpaces(q: { states: SpaceState[]; limit: number }): Promise<SpaceRecord[]>;
-  updateSpace(id: string, patch: Partial<Omit<SpaceRecord, 'id' | 'createdAt'>>): Promise<SpaceRecord>;
+  /**
+   * Applies `patch`. With `fence` (several origins: the fencing token of the caller's lease on the
+   * Space's media) the write is refused with LEASE_LOST when a newer token was recorded since.
+   */
+  updateSpace(
+    id: string,
+    patch: Partial<Omit<SpaceRecord, 'id' | 'createdAt'>>,
+    fence?: number,
+  ): Promise<SpaceRecord>;
+  /**
+   * Records that the holder of lease token `fence` now runs the Space's media: true, unless a newer
+   * token is already recorded (the caller's lease is stale: false, nothing changes).
+   */
+  fenceSpaceMedia(id: string, fence: number): Promise<boolean>;
   /** Ended Spaces whose replay is available and replayExpiresAt <= now. */
   expiredReplays(nowIso: string): Promise<SpaceRecord[]>;
 

@@ -167,6 +167,26 @@ export function describeStorage(name: string, backend: StorageBackend): void {
       }
     });
 
+    it('media fences: a newer token wins; a write under an older one is refused with LEASE_LOST', async () => {
+      const st = store();
+      // No fence recorded yet: a fenced write passes.
+      expect((await st.updateSpace('s1', { title: 'a' }, 1)).title).toBe('a');
+      expect(await st.fenceSpaceMedia('s1', 3)).toBe(true);
+      expect(await st.fenceSpaceMedia('s1', 3)).toBe(true); // the same holder again
+      expect(await st.fenceSpaceMedia('s1', 2)).toBe(false); // a stale holder cannot take it back
+      expect((await st.updateSpace('s1', { title: 'b' }, 3)).title).toBe('b');
+      expect((await st.updateSpace('s1', { title: 'c' }, 4)).title).toBe('c'); // newer than recorded
+      for (const patch of [{ state: 'ended' as const }, {}]) {
+        const err = await st.updateSpace('s1', patch, 2).catch((e: unknown) => e);
+        expect((err as TribuneError).code).toBe('LEASE_LOST');
+      }
+      // Nothing of the refused write landed; unfenced writes are not affected.
+      expect((await st.spaceById('s1'))?.state).toBe('live');
+      expect((await st.updateSpace('s1', { title: 'd' })).title).toBe('d');
+      const err = await st.fenceSpaceMedia('nope', 1).catch((e: unknown) => e);
+      expect((err as TribuneError).code).toBe('SPACE_NOT_FOUND');
+    });
+
     it('listSpaces: newest first; scheduled alone soonest first; filtered by state and limited', async () => {
       const st = store();
       // s1: live, started minute 1.
