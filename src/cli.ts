@@ -2,11 +2,13 @@
 /**
  * tribune start              one process: origin + built-in edge + web app (embedded defaults)
  * tribune origin             origin only (API, WHIP, mixing, LL-HLS origin at /origin)
- * tribune edge --origin URL  an edge alone, in front of an origin, for listeners (/hls)
+ * tribune edge --origin URL[,URL...]
+ *                            an edge alone, in front of one origin or several, for listeners (/hls)
  * tribune rehearse …         a synthetic crowd against a deployment; rehearsal-token issues its token
  * tribune capacity …         edges, cores, memory, bandwidth and cost for N listeners (--help)
  *
- * Options: --port N, --data-dir DIR, --origin URL, --config FILE (JSON, same shape as TribuneConfig).
+ * Options: --port N, --data-dir DIR, --origin URL[,URL...] (several origins: comma-separated),
+ * --config FILE (JSON, same shape as TribuneConfig).
  * Environment: PORT, HOST, TRIBUNE_DATA_DIR, TRIBUNE_DATABASE_URL, TRIBUNE_ORIGIN_URL, TRIBUNE_TOKEN_SECRET,
  * TRIBUNE_LOG_LEVEL.
  */
@@ -41,7 +43,7 @@ async function main(argv: string[]): Promise<void> {
   const command = positionals[0] ?? 'start';
   if (values.help || !['start', 'origin', 'edge'].includes(command)) {
     console.log(
-      'usage: tribune [start|origin|edge] [--port N] [--data-dir DIR] [--origin URL] [--config FILE]',
+      'usage: tribune [start|origin|edge] [--port N] [--data-dir DIR] [--origin URL[,URL...]] [--config FILE]',
     );
     process.exitCode = values.help ? 0 : 2;
     return;

@@ -20,7 +20,10 @@ export interface TribuneConfig {
   redisUrl: string;
   /** HMAC secret for Space tokens; when empty, one is generated and kept in `<dataDir>/secret`. */
   tokenSecret: string;
-  /** Origin base URL the edge fetches from (edge mode); in embedded mode the edge fetches itself. */
+  /**
+   * Origin base URL(s) the edge fetches from (edge mode), comma-separated when there are several
+   * origins (`http://o1:8080,http://o2:8080`); in embedded mode the edge fetches itself.
+   */
   originUrl: string;
   /** Base URL listeners use for HLS; empty means the same host, path /hls. */
   publicEdgeUrl: string;
@@ -103,6 +106,18 @@ export interface TribuneConfig {
    * after its holder stops renewing it (a crashed holder's work is taken over after at most this).
    */
   webhookLockMs: number;
+  /**
+   * Several origins (src/cluster): on when `selfUrl` and `redisUrl` are set (PostgreSQL required).
+   * Each live Space's media runs on the origin holding its lease in Redis; the others forward to it.
+   */
+  cluster: {
+    /** The URL other origins and edges reach this origin at (e.g. http://origin-1:8080); empty: one origin. */
+    selfUrl: string;
+    /** This origin's name in leases and logs; default host:port. */
+    originId: string;
+    /** A Space's lease lasts this long without a heartbeat (failover time ≈ this + a second). */
+    leaseMs: number;
+  };
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   /**
    * OS scheduling priority (nice, -20..19) asked for the HTTP process and the media engine alike, so
@@ -163,6 +178,7 @@ export const DEFAULTS: TribuneConfig = {
   },
   webhookUrl: '',
   webhookLockMs: 30_000,
+  cluster: { selfUrl: '', originId: '', leaseMs: 2500 },
   logLevel: 'info',
   nice: -10,
 };
@@ -224,6 +240,11 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): ConfigInput
     } as ConfigInput['spaces'],
     webhookUrl: env.TRIBUNE_WEBHOOK_URL || undefined,
     webhookLockMs: num(env.TRIBUNE_WEBHOOK_LOCK_MS),
+    cluster: {
+      selfUrl: env.TRIBUNE_SELF_URL || undefined,
+      originId: env.TRIBUNE_ORIGIN_ID || undefined,
+      leaseMs: num(env.TRIBUNE_LEASE_MS),
+    } as ConfigInput['cluster'],
   };
 }
 
@@ -240,6 +261,23 @@ export function parseBatchSteps(v: string | undefined): { listeners: number; par
     return { listeners: Number(m[1]), parts: Number(m[2]) };
   });
   return steps.sort((a, b) => a.listeners - b.listeners);
+}
+
+/** `http://o1:8080, http://o2:8080` -> `['http://o1:8080', 'http://o2:8080']` (trimmed, empties dropped). */
+export function originUrls(originUrl: string): string[] {
+  return originUrl
+    .split(',')
+    .map((u) => u.trim())
+    .filter((u) => u !== '');
+}
+
+function isHttpUrl(v: string): boolean {
+  try {
+    const u = new URL(v);
+    return (u.protocol === 'http:' || u.protocol === 'https:') && u.hostname !== '';
+  } catch {
+    return false;
+  }
 }
 
 export function loadConfig(...inputs: ConfigInput[]): Readonly<TribuneConfig> {
@@ -285,12 +323,30 @@ export function loadConfig(...inputs: ConfigInput[]): Readonly<TribuneConfig> {
   if (segSeconds < 1 || segSeconds > 6) problems.push(`segment duration must be 1-6 s, got ${segSeconds} s`);
   if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(cfg.logLevel))
     problems.push(`logLevel ${cfg.logLevel} is not a pino level`);
-  if (cfg.originUrl && !/^https?:\/\//.test(cfg.originUrl)) problems.push(`originUrl must be an http(s) URL`);
+  if (cfg.originUrl) {
+    const urls = originUrls(cfg.originUrl);
+    if (urls.length === 0)
+      problems.push('originUrl must be an http(s) URL or a comma-separated list of them');
+    urls.forEach((u, i) => {
+      if (!isHttpUrl(u)) problems.push(`originUrl: entry ${i + 1} must be an http(s) URL`);
+    });
+  }
   // Never echo the value: it may hold a password.
   if (cfg.databaseUrl && !/^postgres(ql)?:\/\//.test(cfg.databaseUrl))
     problems.push('databaseUrl must be a postgres:// or postgresql:// URL');
   if (cfg.redisUrl && !/^rediss?:\/\//.test(cfg.redisUrl))
     problems.push('redisUrl must be a redis:// or rediss:// URL');
+  int('cluster.leaseMs', cfg.cluster.leaseMs, 1000, 60_000);
+  if (cfg.cluster.selfUrl) {
+    if (!/^https?:\/\/[^/]+$/.test(cfg.cluster.selfUrl.replace(/\/+$/, '')))
+      problems.push('cluster.selfUrl (TRIBUNE_SELF_URL) must be an http(s) base URL without a path');
+    if (!cfg.redisUrl)
+      problems.push('several origins (TRIBUNE_SELF_URL) need TRIBUNE_REDIS_URL: leases live there');
+    if (!cfg.databaseUrl)
+      problems.push('several origins (TRIBUNE_SELF_URL) need TRIBUNE_DATABASE_URL: SQLite cannot be shared');
+  }
+  if (cfg.cluster.originId && !/^[A-Za-z0-9_.:-]{1,64}$/.test(cfg.cluster.originId))
+    problems.push('cluster.originId must be 1-64 of A-Z a-z 0-9 _ . : -');
   if (problems.length) throw new Error(`Invalid Tribune config:\n  ${problems.join('\n  ')}`);
   return deepFreeze(cfg);
 }

@@ -14,6 +14,12 @@
  *   ones; the body piped through. The client hanging up cancels the origin request.
  * - The origin unreachable, or silent past `timeoutMs` before its response headers: 502
  *   ORIGIN_UNAVAILABLE. A stream that breaks after its headers is cut (the client sees it end).
+ * - Several origins (`originUrl` a list): requests take turns over the origins (round robin), so
+ *   that new Spaces spread over them (the origin that starts a Space runs it; any origin forwards
+ *   a request about a Space to the one running it). When connecting to one fails (refused,
+ *   unreachable... before anything was sent), the request is sent once more to the next origin
+ *   (the body received so far is kept until the connection is up), and the failed one is skipped
+ *   for a second. Any other failure: 502 as above.
  *
  * createApiProxy(opts) returns `(req, res) => boolean` for a bare node:http handler: true when it
  * took the request (it answers it), false when the path is not one it proxies.
@@ -23,11 +29,14 @@ import https from 'node:https';
 import type { TLSSocket } from 'node:tls';
 import type { Registry } from 'prom-client';
 import { TribuneError } from '../errors.js';
-import { counterIn } from './origin-loader.js';
+import { counterIn, isConnectionErrorCode } from './origin-loader.js';
 
 export interface ApiProxyOptions {
-  /** e.g. http://origin:8080 (a path prefix, if any, is prepended to every request path). */
-  originUrl: string;
+  /**
+   * e.g. http://origin:8080 (a path prefix, if any, is prepended to every request path); a list:
+   * several origins, the next one tried when connecting to one fails.
+   */
+  originUrl: string | readonly string[];
   /** Path prefixes proxied. Default `/api` and `/whip`. */
   prefixes?: readonly string[];
   /** Request body limit in bytes. Default 64 KiB. */
@@ -57,6 +66,8 @@ export interface ApiProxy {
 }
 
 export const API_PROXY_BODY_LIMIT = 64 * 1024;
+/** An origin that refused a connection gets no pass-through request for this long. */
+const API_ORIGIN_DOWN_MS = 1000;
 export const API_PROXY_PREFIXES = ['/api', '/whip'] as const;
 
 /** Hop-by-hop headers (RFC 9110 §7.6.1) and ones the proxy sets itself. */
@@ -110,17 +121,40 @@ function sendError(res: ServerResponse, err: TribuneError, close = false): void 
 const firstValue = (v: string | string[] | undefined): string | undefined => (Array.isArray(v) ? v[0] : v);
 
 export function createApiProxy(opts: ApiProxyOptions): ApiProxy {
-  const base = new URL(opts.originUrl);
-  if (base.protocol !== 'http:' && base.protocol !== 'https:')
-    throw new Error(`api proxy: origin URL must be http(s): ${opts.originUrl}`);
-  const client = base.protocol === 'https:' ? https : http;
-  const basePath = base.pathname.replace(/\/+$/, '');
-  const hostname = base.hostname.replace(/^\[|\]$/g, '');
-  const port = base.port ? Number(base.port) : base.protocol === 'https:' ? 443 : 80;
-  const ownAgent = opts.agent
-    ? undefined
-    : new client.Agent({ keepAlive: true, maxSockets: Infinity, maxFreeSockets: 64 });
-  const agent = opts.agent ?? ownAgent!;
+  const urls = typeof opts.originUrl === 'string' ? [opts.originUrl] : opts.originUrl;
+  if (urls.length === 0) throw new Error('api proxy: no origin URL');
+  const ownAgents: http.Agent[] = [];
+  const origins = urls.map((url) => {
+    const base = new URL(url);
+    if (base.protocol !== 'http:' && base.protocol !== 'https:')
+      throw new Error(`api proxy: origin URL must be http(s): ${url}`);
+    const client = base.protocol === 'https:' ? https : http;
+    let agent = opts.agent;
+    if (!agent) {
+      agent = new client.Agent({ keepAlive: true, maxSockets: Infinity, maxFreeSockets: 64 });
+      ownAgents.push(agent);
+    }
+    return {
+      base,
+      client,
+      agent,
+      basePath: base.pathname.replace(/\/+$/, ''),
+      hostname: base.hostname.replace(/^\[|\]$/g, ''),
+      port: base.port ? Number(base.port) : base.protocol === 'https:' ? 443 : 80,
+    };
+  });
+  /** Round robin over the origins; one that refused a connection is skipped for DOWN_MS. */
+  let turn = 0;
+  const downUntil = origins.map(() => 0);
+  const pickOrigin = (): number => {
+    if (origins.length === 1) return 0;
+    const now = Date.now();
+    for (let i = 0; i < origins.length; i++) {
+      const t = turn++ % origins.length;
+      if (downUntil[t]! <= now) return t;
+    }
+    return turn++ % origins.length;
+  };
   const limit = opts.bodyLimit ?? API_PROXY_BODY_LIMIT;
   const timeoutMs = opts.timeoutMs ?? 10_000;
   const trustProxy = opts.trustProxy ?? false;
@@ -170,7 +204,6 @@ export function createApiProxy(opts: ApiProxyOptions): ApiProxy {
     const host = trustProxy && xfh ? xfh : req.headers.host;
     if (host) headers['x-forwarded-host'] = host;
     else delete headers['x-forwarded-host'];
-    headers.host = base.host;
 
     stats.inflight++;
     let received = 0;
@@ -181,21 +214,42 @@ export function createApiProxy(opts: ApiProxyOptions): ApiProxy {
       finished = true;
       stats.inflight--;
     };
-    const up = client.request({
-      protocol: base.protocol,
-      hostname,
-      port,
-      method: req.method,
-      path: basePath + url,
-      headers,
-      agent,
-    });
+    let target = pickOrigin();
+    let retried = false;
+    let connected = false;
+    let ended = false;
+    // With another origin to fall back on: the body so far, until the connection is up.
+    let pending: Buffer[] | undefined = origins.length > 1 ? [] : undefined;
+    const open = (): http.ClientRequest => {
+      const o = origins[target]!;
+      headers.host = o.base.host;
+      const r = o.client.request({
+        protocol: o.base.protocol,
+        hostname: o.hostname,
+        port: o.port,
+        method: req.method,
+        path: o.basePath + url,
+        headers,
+        agent: o.agent,
+      });
+      if (pending)
+        r.on('socket', (socket) => {
+          const onConnected = (): void => {
+            connected = true;
+            pending = undefined;
+          };
+          if (socket.connecting) socket.once('connect', onConnected);
+          else onConnected();
+        });
+      return r;
+    };
+    let up = open();
     const timer = setTimeout(() => {
       up.destroy(new Error(`no answer from the origin in ${timeoutMs} ms`));
     }, timeoutMs);
 
     let answered = false;
-    up.on('response', (ures) => {
+    const onResponse = (ures: IncomingMessage): void => {
       answered = true;
       clearTimeout(timer);
       const out = stripHopByHop(ures.headers, RESPONSE_DROP);
@@ -209,8 +263,29 @@ export function createApiProxy(opts: ApiProxyOptions): ApiProxy {
       });
       ures.pipe(res);
       ures.on('end', finish);
-    });
-    up.on('error', () => {
+    };
+    const onError = (err: NodeJS.ErrnoException): void => {
+      // Connecting to this origin failed, nothing was sent: once, the next origin.
+      if (
+        pending &&
+        !connected &&
+        !retried &&
+        !answered &&
+        !over &&
+        !res.destroyed &&
+        isConnectionErrorCode(err.code)
+      ) {
+        retried = true;
+        downUntil[target] = Date.now() + API_ORIGIN_DOWN_MS;
+        target = (target + 1) % origins.length;
+        up = open();
+        up.on('response', onResponse);
+        up.on('error', onError);
+        for (const chunk of pending) up.write(chunk);
+        if (ended) up.end();
+        else req.resume();
+        return;
+      }
       clearTimeout(timer);
       finish();
       if (over) return; // cancelled by the proxy itself, already answered 413
@@ -224,7 +299,9 @@ export function createApiProxy(opts: ApiProxyOptions): ApiProxy {
       stats.originErrors++;
       failuresMetric?.inc();
       sendError(res, new TribuneError('ORIGIN_UNAVAILABLE'));
-    });
+    };
+    up.on('response', onResponse);
+    up.on('error', onError);
 
     // The client went away before the answer was complete: cancel the origin request.
     res.on('close', () => {
@@ -246,12 +323,14 @@ export function createApiProxy(opts: ApiProxyOptions): ApiProxy {
         sendError(res, new TribuneError('BODY_TOO_LARGE', `over ${limit} bytes`), true);
         return;
       }
+      pending?.push(chunk);
       if (!up.write(chunk)) {
         req.pause();
         up.once('drain', () => req.resume());
       }
     });
     req.on('end', () => {
+      ended = true;
       if (!over) up.end();
     });
     req.on('error', () => up.destroy());
@@ -259,6 +338,8 @@ export function createApiProxy(opts: ApiProxyOptions): ApiProxy {
   }) as ApiProxy;
 
   Object.defineProperty(handler, 'stats', { value: stats, enumerable: true });
-  handler.close = () => ownAgent?.destroy();
+  handler.close = () => {
+    for (const agent of ownAgents) agent.destroy();
+  };
   return handler;
 }

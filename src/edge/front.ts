@@ -1,8 +1,9 @@
 /**
  * What an edge answers before its HLS routes, so that it can be the one public host of a
  * deployment: the web app's shell from memory (app-shell.ts) and a streaming pass-through of
- * `/api/*` and `/whip/*` to the origin (api-proxy.ts). Call `handle(req, res)` first in the edge's
- * node:http request handler; when it returns false, hand the request to the edge's own routes.
+ * `/api/*` and `/whip/*` to the origin, or to one of several (api-proxy.ts). Call
+ * `handle(req, res)` first in the edge's node:http request handler; when it returns false, hand
+ * the request to the edge's own routes.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import path from 'node:path';
@@ -15,8 +16,8 @@ import { createAppShell, type AppShell } from './app-shell.js';
 export const DEFAULT_WEB_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../dist/web');
 
 export interface EdgeFrontOptions {
-  /** The origin the API and WHIP go to. */
-  originUrl: string;
+  /** The origin the API and WHIP go to (a list: several origins, see api-proxy.ts). */
+  originUrl: string | readonly string[];
   /** Vite's output; default dist/web. `false`: serve no web app. */
   webRoot?: string | false;
   /** Proxy /api and /whip to the origin. Default true. */

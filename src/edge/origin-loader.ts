@@ -10,6 +10,10 @@
  * fetches anyway (about one per new part per Space), so the transport is not the hot path; what
  * matters is predictable timeouts and no per-request garbage. Measured on Node 20 against a local
  * origin (800-byte bodies, 32 concurrent): this loader ~5-6k req/s vs ~2-3k req/s for global fetch.
+ *
+ * One HttpOriginLoader talks to one origin and never follows a redirect: a 307 comes back as it is,
+ * with its `Location` and `x-tribune-owner` headers, for OriginPool (origin-pool.ts), which the edge
+ * uses in front of one or several origins, to follow and remember.
  */
 import http from 'node:http';
 import https from 'node:https';
@@ -19,7 +23,16 @@ import { TribuneError } from '../errors.js';
 export interface OriginResponse {
   status: number;
   /** `access`: the origin's `x-tribune-access` header (Spaces that need a listen token). */
-  headers: { contentType?: string; cacheControl?: string; access?: string; space?: string };
+  headers: {
+    contentType?: string;
+    cacheControl?: string;
+    access?: string;
+    space?: string;
+    /** `Location` of a redirect (the loader never follows one; OriginPool does). */
+    location?: string;
+    /** `x-tribune-owner`: the base URL of the origin that owns the Space's media (on a 307). */
+    owner?: string;
+  };
   body: Buffer;
 }
 
@@ -79,20 +92,35 @@ export class HttpOriginLoader implements OriginLoader {
     this.errorCounter = counterIn(registry, ERRORS_METRIC, 'Origin requests that failed or timed out');
   }
 
-  async fetch(path: string, signal?: AbortSignal): Promise<OriginResponse> {
+  fetch(path: string, signal?: AbortSignal): Promise<OriginResponse> {
+    return this.fetchUntil(path, Date.now() + this.timeoutMs, signal);
+  }
+
+  /**
+   * fetch() against a deadline set by the caller (OriginPool: one deadline across retries).
+   * `unreachableOwner`: an origin the edge could not reach, sent as `x-tribune-owner-unreachable`
+   * (an origin that would redirect there waits for the Space to move instead: src/cluster).
+   */
+  async fetchUntil(
+    path: string,
+    deadline: number,
+    signal?: AbortSignal,
+    unreachableOwner?: string,
+  ): Promise<OriginResponse> {
     if (!path.startsWith('/')) throw new Error(`origin path must start with '/': ${path}`);
-    const deadline = Date.now() + this.timeoutMs;
     try {
-      return await this.once(path, deadline, signal);
+      return await this.once(path, deadline, signal, unreachableOwner);
     } catch (err) {
       // A keep-alive socket the origin closed while idle: retry once on a fresh one (GET is idempotent).
       if (!(err instanceof StaleSocketError)) throw this.fail(err);
     }
     try {
-      return await this.once(path, deadline, signal);
+      return await this.once(path, deadline, signal, unreachableOwner);
     } catch (err) {
       throw this.fail(
-        err instanceof StaleSocketError ? new TribuneError('ORIGIN_UNAVAILABLE', 'ECONNRESET') : err,
+        err instanceof StaleSocketError
+          ? new TribuneError('ORIGIN_UNAVAILABLE', 'ECONNRESET', { cause: err })
+          : err,
       );
     }
   }
@@ -110,7 +138,12 @@ export class HttpOriginLoader implements OriginLoader {
     return err;
   }
 
-  private once(path: string, deadline: number, signal?: AbortSignal): Promise<OriginResponse> {
+  private once(
+    path: string,
+    deadline: number,
+    signal?: AbortSignal,
+    unreachableOwner?: string,
+  ): Promise<OriginResponse> {
     return new Promise<OriginResponse>((resolve, reject) => {
       if (signal?.aborted) return reject(signal.reason);
       if (this.closed) return reject(new TribuneError('ORIGIN_UNAVAILABLE', 'edge is shutting down'));
@@ -132,7 +165,9 @@ export class HttpOriginLoader implements OriginLoader {
         path: this.basePath + path,
         method: 'GET',
         agent: this.agent,
-        headers: { accept: '*/*', 'user-agent': 'tribune-edge' },
+        headers: unreachableOwner
+          ? { accept: '*/*', 'user-agent': 'tribune-edge', 'x-tribune-owner-unreachable': unreachableOwner }
+          : { accept: '*/*', 'user-agent': 'tribune-edge' },
       });
       const onAbort = (): void => {
         finish(signal!.reason);
@@ -177,6 +212,8 @@ export class HttpOriginLoader implements OriginLoader {
               cacheControl: headerValue(res.headers['cache-control']),
               access: headerValue(res.headers['x-tribune-access']),
               space: headerValue(res.headers['x-tribune-space']),
+              location: res.headers.location,
+              owner: headerValue(res.headers['x-tribune-owner']),
             },
             body,
           });
@@ -187,7 +224,33 @@ export class HttpOriginLoader implements OriginLoader {
   }
 }
 
-class StaleSocketError extends Error {}
+class StaleSocketError extends Error {
+  readonly code = 'ECONNRESET';
+}
+
+/** Socket errors meaning "that origin is not there" (as opposed to slow or misbehaving). */
+const CONNECTION_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EPIPE',
+  'EHOSTUNREACH',
+  'EHOSTDOWN',
+  'ENETUNREACH',
+  'ENETDOWN',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+]);
+
+/** True for a socket error code (or an error carrying one as `code`) of a connection that failed. */
+export function isConnectionErrorCode(code: unknown): boolean {
+  return typeof code === 'string' && CONNECTION_CODES.has(code);
+}
+
+/** An ORIGIN_UNAVAILABLE from HttpOriginLoader caused by a connection error (not a timeout). */
+export function isOriginConnectionError(err: unknown): boolean {
+  if (!(err instanceof TribuneError) || err.code !== 'ORIGIN_UNAVAILABLE') return false;
+  return isConnectionErrorCode((err.cause as { code?: unknown } | undefined)?.code);
+}
 
 function headerValue(v: string | string[] | undefined): string | undefined {
   if (v === undefined) return undefined;

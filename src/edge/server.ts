@@ -1,7 +1,12 @@
 /**
- * The edge as its own process: `tribune edge --origin URL` calls runEdge(config).
+ * The edge as its own process: `tribune edge --origin URL[,URL...]` calls runEdge(config).
  * Routes: `/hls/spaces/:id/...` (cached LL-HLS and live state, leave, reactions), `/hls/clips/...`,
  * `GET /healthz`, `GET /metrics` (own registry). Reports listeners and reactions to the origin.
+ *
+ * Several origins (a comma-separated `originUrl`): origin fetches go through OriginPool (follows an
+ * origin's redirect to the origin owning a Space, fails over when one refuses connections); live
+ * reports go to one origin that accepts them (any will do); /api and /whip go to one origin, the
+ * next one when connecting fails. One origin: the same pool, sending the same requests as before.
  */
 import { hostname } from 'node:os';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
@@ -17,11 +22,14 @@ import type { StreamHubOptions } from './stream-hub.js';
 import { createAdmissionGate } from './admission/metrics.js';
 import { DEFAULTS } from '../config.js';
 import { LISTEN_BACKLOG, openFilesWarning } from './limits.js';
-import { HttpOriginLoader, type OriginLoader } from './origin-loader.js';
+import type { OriginLoader } from './origin-loader.js';
+import { OriginPool } from './origin-pool.js';
+import { originUrls } from '../config.js';
 import { edgeRoutes } from './routes.js';
 import { createEdgeFront, DEFAULT_WEB_ROOT } from './front.js';
 
 export interface EdgeServerOptions {
+  /** The origin base URL, or several, comma-separated (`http://o1:8080,http://o2:8080`). */
   originUrl: string;
   /** Used by runEdge; createEdgeServer does not listen. */
   port?: number;
@@ -30,7 +38,7 @@ export interface EdgeServerOptions {
   originTimeoutMs: number;
   /** A pino logger instance, or a level; default: silent. */
   logger?: FastifyBaseLogger | TribuneConfig['logLevel'];
-  /** Override the origin wire (tests); default HttpOriginLoader(originUrl). */
+  /** Override the origin wire (tests); default OriginPool(originUrl). */
   loader?: OriginLoader & { close?: () => void };
   /** Collect Node process metrics (event loop lag, heap...) into the edge registry. Default false. */
   processMetrics?: boolean;
@@ -68,12 +76,12 @@ export type EdgeServer = FastifyInstance & { edge: EdgeInternals };
 export function createEdgeServer(opts: EdgeServerOptions): EdgeServer {
   const registry = new Registry();
   if (opts.processMetrics) collectDefaultMetrics({ register: registry, prefix: 'tribune_edge_' });
-  const loader =
-    opts.loader ?? new HttpOriginLoader(opts.originUrl, { timeoutMs: opts.originTimeoutMs, registry });
+  const origins = originUrls(opts.originUrl);
+  const loader = opts.loader ?? new OriginPool(origins, { timeoutMs: opts.originTimeoutMs, registry });
   const cache = new EdgeCache({ maxBytes: opts.cacheBytes });
   const log = opts.logger;
   const live = createEdgeLive({
-    originUrl: opts.live?.sink ? undefined : opts.originUrl,
+    originUrl: opts.live?.sink ? undefined : origins,
     ...opts.live,
     tokenSecret: opts.tokenSecret,
     registry,
@@ -105,7 +113,7 @@ export function createEdgeServer(opts: EdgeServerOptions): EdgeServer {
   });
   // The web app's shell and the /api + /whip pass-through: after the listener hot path, before fastify.
   const front = createEdgeFront({
-    originUrl: opts.originUrl,
+    originUrl: origins,
     webRoot: opts.webRoot ?? false,
     proxyApi: opts.proxyApi ?? true,
     trustProxy: opts.trustProxy,

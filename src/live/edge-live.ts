@@ -2,6 +2,7 @@
  * Everything an edge needs for live state, in one object handed to `edgeRoutes({ live })`:
  * the listener counter, the reaction tally and its rate limit, listen-token access control, and the
  * reporter that tells the origin (over HTTP, signed; or in-process through `sink`) once per second.
+ * With several origins (`originUrl` a list) a report accepted by any one of them is enough.
  */
 import { Counter, Gauge, register as defaultRegistry, type Registry } from 'prom-client';
 import { ListenAccess } from './edge-access.js';
@@ -22,9 +23,9 @@ export interface EdgeLiveOptions {
   /**
    * Where reports go: `${originUrl}/origin/live/report`. A function is asked at every report (an
    * embedded edge learns its origin's port only once it listens; undefined = not yet, counted as
-   * a failure).
+   * a failure). A list: several origins, any of which takes a report (see httpReportSender).
    */
-  originUrl?: string | (() => string | undefined);
+  originUrl?: string | readonly string[] | (() => string | undefined);
   /** Instead of HTTP: hand each report to this (e.g. `(r) => hub.ingest(r)` in one process). */
   sink?: (report: EdgeReport) => Promise<unknown> | unknown;
   edgeId?: string;
@@ -68,8 +69,8 @@ export function createEdgeLive(opts: EdgeLiveOptions): EdgeLive {
     throw new Error(
       'the edge needs the token secret: TRIBUNE_TOKEN_SECRET must be the same on the origin and every edge',
     );
-  if (!opts.sink === !opts.originUrl)
-    throw new Error('createEdgeLive needs exactly one of originUrl and sink');
+  const hasUrl = Array.isArray(opts.originUrl) ? opts.originUrl.length > 0 : !!opts.originUrl;
+  if (!opts.sink === !hasUrl) throw new Error('createEdgeLive needs exactly one of originUrl and sink');
   // Wall-clock time that never steps back (the listener maps rely on non-decreasing timestamps).
   const now = opts.now ?? (() => performance.timeOrigin + performance.now());
   const registry = opts.registry ?? defaultRegistry;

@@ -38,15 +38,16 @@ export function randomEdgeId(): string {
   return randomBytes(9).toString('base64url');
 }
 
-/** POSTs reports to `${originUrl}/origin/live/report`, signed with `edgeSecret`. */
+/**
+ * POSTs reports to `${originUrl}/origin/live/report`, signed with `edgeSecret`. With a list of
+ * origins: to the one that took the last report, else to the next ones in turn within the same
+ * delivery (until one accepts it or `signal` fires); rejects with the last failure.
+ */
 export function httpReportSender(
-  originUrl: string | (() => string | undefined),
+  originUrl: string | readonly string[] | (() => string | undefined),
   edgeSecret: Buffer,
 ): ReportSender {
-  return async (report, signal) => {
-    const base = typeof originUrl === 'function' ? originUrl() : originUrl;
-    if (!base) throw new Error('origin URL not known yet');
-    const body = JSON.stringify(report);
+  const post = async (base: string, body: string, signal: AbortSignal): Promise<void> => {
     const res = await fetch(`${base.replace(/\/+$/, '')}/origin/live/report`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', [EDGE_SIGNATURE_HEADER]: signReport(edgeSecret, body) },
@@ -56,6 +57,32 @@ export function httpReportSender(
     const text = await res.text().catch(() => ''); // drain: keeps the connection reusable
     if (res.status < 200 || res.status >= 300)
       throw new Error(`origin answered ${res.status} to a report: ${text.slice(0, 200)}`);
+  };
+  if (typeof originUrl !== 'string' && typeof originUrl !== 'function') {
+    const bases = [...originUrl];
+    if (bases.length === 0) throw new Error('httpReportSender needs at least one origin URL');
+    let current = 0; // the origin that took the last report
+    return async (report, signal) => {
+      const body = JSON.stringify(report);
+      let lastErr: unknown;
+      for (let i = 0; i < bases.length; i++) {
+        const idx = (current + i) % bases.length;
+        try {
+          await post(bases[idx]!, body, signal);
+          current = idx;
+          return;
+        } catch (err) {
+          if (signal.aborted) throw err;
+          lastErr = err;
+        }
+      }
+      throw lastErr;
+    };
+  }
+  return async (report, signal) => {
+    const base = typeof originUrl === 'function' ? originUrl() : originUrl;
+    if (!base) throw new Error('origin URL not known yet');
+    await post(base, JSON.stringify(report), signal);
   };
 }
 
