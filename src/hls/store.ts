@@ -100,6 +100,8 @@ export class HlsStore {
   private keptFrom = 0;
   private lastPart: PartRef | undefined;
   private isEnded = false;
+  /** Dropped by its origin (another one runs the Space now): nothing more is added or written. */
+  private abandoned = false;
   private cachedPlaylist: string | undefined;
   private readonly waiters: Waiters;
   private readonly writes: WriteQueue;
@@ -272,7 +274,7 @@ export class HlsStore {
   }
 
   setInit(bytes: Uint8Array): void {
-    if (this.initBytes) return; // the packager's init never changes for a Space
+    if (this.initBytes || this.abandoned) return; // the packager's init never changes for a Space
     this.initBytes = bytes;
     this.writes.write(INIT_URI, bytes);
     this.wake();
@@ -280,6 +282,7 @@ export class HlsStore {
 
   /** Appends the next part; closes the segment every `segmentParts` parts. Never throws into the media path. */
   addPart(p: AddPartInput): PartRef | undefined {
+    if (this.abandoned) return undefined;
     if (this.isEnded) {
       this.log.warn({ dir: this.dir }, 'HLS part added after the Space ended; dropped');
       return undefined;
@@ -321,6 +324,17 @@ export class HlsStore {
       this.wake();
     }
     await this.writes.flushed();
+  }
+
+  /**
+   * Drops a live store without writing anything more (several origins: the Space's lease moved to
+   * another origin, which continues the recording). Blocked requests fail with SPACE_MOVING, so
+   * edges ask again and find the new origin.
+   */
+  abandon(): void {
+    if (this.abandoned) return;
+    this.abandoned = true;
+    this.waiters.failAll(new TribuneError('SPACE_MOVING'));
   }
 
   /** Resolves when every disk write queued so far has finished (errors are logged, never thrown). */

@@ -7,6 +7,7 @@ import { TribuneError } from '../errors.js';
 
 interface Waiter {
   check(): void;
+  fail(err: unknown): void;
 }
 
 function abortReason(signal: AbortSignal): unknown {
@@ -34,6 +35,11 @@ export class Waiters {
     for (const w of [...this.waiters]) w.check();
   }
 
+  /** Fails every blocked request with `err` (the store was abandoned: its Space moved elsewhere). */
+  failAll(err: unknown): void {
+    for (const w of [...this.waiters]) w.fail(err);
+  }
+
   /** Resolves when `ready()` holds or the store is released; rejects on timeout (HLS_NOT_AVAILABLE) or abort. */
   waitUntil(ready: () => boolean, signal?: AbortSignal): Promise<void> {
     if (this.released() || ready()) return Promise.resolve();
@@ -51,6 +57,7 @@ export class Waiters {
         check: () => {
           if (this.released() || ready()) finish();
         },
+        fail: (err) => finish(err),
       };
       const timer = setTimeout(
         () => finish(new TribuneError('HLS_NOT_AVAILABLE', `not produced within ${this.timeoutMs} ms`)),

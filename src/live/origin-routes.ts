@@ -26,6 +26,8 @@ export interface LiveOriginRoutesOptions {
   accessFor?: (spaceId: string) => 'public' | 'signed-in';
   /** Default 256 KiB. */
   reportBodyLimit?: number;
+  /** Told of every report accepted (several origins share them: shared/redis-events.ts). */
+  onReport?: (signature: string, raw: Buffer) => void;
 }
 
 export const STATE_CONTENT_TYPE = 'application/json; charset=utf-8';
@@ -149,6 +151,7 @@ export function liveOriginRoutes(opts: LiveOriginRoutesOptions): FastifyPluginAs
             if (!Buffer.isBuffer(raw)) throw new TribuneError('UNAUTHORIZED', 'missing signed body');
             if (!verifyReportSignature(edgeSecret, raw, request.headers[EDGE_SIGNATURE_HEADER]))
               throw new TribuneError('UNAUTHORIZED', 'bad edge report signature');
+            (request as unknown as { rawReport: Buffer }).rawReport = raw;
             try {
               request.body = JSON.parse(raw.toString('utf8')) as unknown;
             } catch {
@@ -157,7 +160,11 @@ export function liveOriginRoutes(opts: LiveOriginRoutesOptions): FastifyPluginAs
           },
         },
         async (request, reply) => {
-          hub.ingest(request.body as EdgeReport);
+          if (hub.ingest(request.body as EdgeReport))
+            opts.onReport?.(
+              String(request.headers[EDGE_SIGNATURE_HEADER]),
+              (request as unknown as { rawReport: Buffer }).rawReport,
+            );
           return reply.code(204).send();
         },
       );

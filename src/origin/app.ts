@@ -16,7 +16,8 @@ import type { TribuneConfig } from '../config.js';
 import { createAppShell } from '../edge/app-shell.js';
 import { EdgeCache } from '../edge/cache.js';
 import { LISTEN_BACKLOG } from '../edge/limits.js';
-import { HttpOriginLoader, type OriginLoader } from '../edge/origin-loader.js';
+import type { OriginLoader } from '../edge/origin-loader.js';
+import { OriginPool } from '../edge/origin-pool.js';
 import { createEdgeHandler, type EdgeHandler } from '../edge/hot.js';
 import { createAdmissionGate } from '../edge/admission/metrics.js';
 import { listenerServerFactory, tribuneClientErrorHandler } from '../edge/http-server.js';
@@ -42,7 +43,9 @@ import {
 import { createEdgeLive, type EdgeLive } from '../live/edge-live.js';
 import { liveOriginRoutes } from '../live/origin-routes.js';
 import { LiveHub } from '../live/hub.js';
-import { deriveEdgeSecret } from '../live/signature.js';
+import { deriveEdgeSecret, verifyReportSignature } from '../live/signature.js';
+import type { EdgeReport } from '../live/types.js';
+import { Cluster } from '../cluster/cluster.js';
 import { Housekeeping } from '../spaces/housekeeping.js';
 import { RedisLock } from '../shared/redis-lock.js';
 import { startEventFanout } from '../shared/redis-events.js';
@@ -136,6 +139,10 @@ export async function createOrigin(
     ajv: { customOptions: { removeAdditional: false } },
   });
   const log = app.log;
+  // Several origins: requests about a Space another origin runs go there (src/cluster). Added first,
+  // so it runs before every route's own hooks (rate limits see the forwarded client's address).
+  let cluster: Cluster | null = null;
+  app.addHook('onRequest', async (req, reply) => (cluster ? cluster.onRequest(req, reply) : undefined));
   // First: a database that is down stops the start here, with nothing else started yet.
   const storage = await openStorage(config, log);
   // Shared fast-changing state (throttle, rate limits, revocation): Redis when configured. Never
@@ -158,16 +165,48 @@ export async function createOrigin(
   const stage = new StageService(svc);
   const social = new SocialService(svc);
   svc.announce = (s) => social.announce(s);
-  // Several origins: events emitted here reach the event streams other origins hold, and theirs ours.
-  const fanout = redis ? startEventFanout({ url: config.redisUrl, publisher: redis.client, svc, log }) : null;
+  const edgeSecret = deriveEdgeSecret(secret);
+  if (config.cluster.selfUrl && redis) {
+    cluster = new Cluster({
+      originId: config.cluster.originId || `${hostname()}:${config.port}`,
+      selfUrl: config.cluster.selfUrl.replace(/\/+$/, ''),
+      leaseMs: config.cluster.leaseMs,
+      redis: redis.client,
+      svc,
+      tokenSecret: secret,
+      log,
+    });
+    log.info({ origin: cluster.originId, url: config.cluster.selfUrl }, 'one of several origins');
+  }
+  // Several origins: events emitted here reach the event streams other origins hold, and theirs ours;
+  // edges' live reports one origin accepts reach the others (whichever runs the Space counts them all).
+  const fanout = redis
+    ? startEventFanout({
+        url: config.redisUrl,
+        publisher: redis.client,
+        svc,
+        log,
+        originId: cluster?.originId,
+        onReport: cluster
+          ? (signature, raw) => {
+              const body = Buffer.from(raw, 'utf8');
+              if (!verifyReportSignature(edgeSecret, body, signature)) return;
+              hub.ingest(JSON.parse(raw) as EdgeReport);
+            }
+          : undefined,
+      })
+    : null;
   // Several origins share the outbox: with Redis only the holder of this lock delivers it.
   const housekeeping = new Housekeeping(svc, {
     webhookSecret: secret,
     webhookLock: redis ? new RedisLock(redis.client, 'tribune:lock:outbox', config.webhookLockMs) : undefined,
+    onlyRunningHere: cluster !== null,
   });
   await svc.replays.ensureDirs();
-  await svc.init();
+  // Several origins: live Spaces are adopted by the cluster's sweep (those nobody runs), not resumed.
+  await svc.init({ resumeLive: cluster === null });
   housekeeping.start();
+  cluster?.start();
 
   // One engine stats request per scrape feeds every media gauge.
   let statsAt = 0;
@@ -304,7 +343,14 @@ export async function createOrigin(
           accessFor,
         }),
       );
-      await origin.register(liveOriginRoutes({ hub, edgeSecret: deriveEdgeSecret(secret), accessFor }));
+      await origin.register(
+        liveOriginRoutes({
+          hub,
+          edgeSecret,
+          accessFor,
+          onReport: fanout ? (signature, raw) => fanout.publishReport(signature, raw) : undefined,
+        }),
+      );
       const directory = new ListenerDirectory(svc);
       await origin.register(
         publicViewRoutes({
@@ -316,7 +362,7 @@ export async function createOrigin(
     { prefix: '/origin' },
   );
 
-  let loader: HttpOriginLoader | null = null;
+  let loader: OriginPool | null = null;
   let live: EdgeLive | undefined;
   if (opts.embeddedEdge) {
     const lazy: OriginLoader = {
@@ -356,7 +402,8 @@ export async function createOrigin(
       const address = await app.listen({ port: config.port, host: config.host, backlog: LISTEN_BACKLOG });
       if (opts.embeddedEdge) {
         const port = (app.server.address() as { port: number }).port;
-        loader = new HttpOriginLoader(`http://127.0.0.1:${port}`, {
+        // A pool of one: with several origins it follows each Space to the origin running it.
+        loader = new OriginPool(`http://127.0.0.1:${port}`, {
           timeoutMs: config.edge.originTimeoutMs,
           registry: metrics,
         });
@@ -374,6 +421,7 @@ export async function createOrigin(
       loader?.close();
       await engine.close();
       await registry.suspendAll();
+      await cluster?.close(); // leases back: the other origins take this one's Spaces over at once
       hub.dispose();
       fanout?.close();
       await redis?.close();

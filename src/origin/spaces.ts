@@ -38,6 +38,28 @@ interface Room {
   muted: Set<string>;
 }
 
+/**
+ * Where a Space's media may run (several origins: src/cluster/placement.ts). One origin alone runs
+ * everything: `SINGLE_ORIGIN`.
+ */
+export interface Placement {
+  /** Before a Space's media opens here: takes its lease (SPACE_MOVING when another origin runs it). */
+  acquire(spaceId: string): Promise<void>;
+  /** The Space's media stopped here for good (ended, green room closed): others may take it. */
+  release(spaceId: string): Promise<void>;
+  /** Whether this origin may still write the Space's media (its lease is fresh). Called per part. */
+  mayWrite(spaceId: string): boolean;
+  /** The fencing token of the lease the Space's media runs under here (undefined: one origin). */
+  fence(spaceId: string): number | undefined;
+}
+
+export const SINGLE_ORIGIN: Placement = {
+  acquire: async () => undefined,
+  release: async () => undefined,
+  mayWrite: () => true,
+  fence: () => undefined,
+};
+
 export interface RegistryEvents {
   /** Someone joined or left the stage, or levels changed. */
   stage: [spaceId: string];
@@ -55,6 +77,8 @@ export interface RegistryEvents {
 export class SpaceRegistry extends EventEmitter<RegistryEvents> {
   private readonly rooms = new Map<string, Room>();
   readonly root: string;
+  /** Several origins: set by src/cluster before any Space opens. */
+  placement: Placement = SINGLE_ORIGIN;
 
   constructor(
     private readonly config: Readonly<TribuneConfig>,
@@ -63,14 +87,17 @@ export class SpaceRegistry extends EventEmitter<RegistryEvents> {
   ) {
     super();
     this.root = path.join(config.dataDir, 'spaces');
-    engine.on('init', (e) => this.rooms.get(e.spaceId)?.store?.setInit(e.bytes));
-    engine.on('part', (e) =>
+    engine.on('init', (e) => {
+      if (this.writable(e.spaceId)) this.rooms.get(e.spaceId)?.store?.setInit(e.bytes);
+    });
+    engine.on('part', (e) => {
+      if (!this.writable(e.spaceId)) return;
       this.rooms.get(e.spaceId)?.store?.addPart({
         bytes: e.bytes,
         durationSec: e.durationSec,
         programDateTimeMs: e.programDateTimeMs,
-      }),
-    );
+      });
+    });
     engine.on('levels', (e) => {
       const room = this.rooms.get(e.spaceId);
       if (!room) return;
@@ -122,6 +149,8 @@ export class SpaceRegistry extends EventEmitter<RegistryEvents> {
     const before = this.rooms.get(id);
     if (before?.live) return;
     await before?.opening?.catch(() => undefined);
+    // Several origins: the lease first, so that nobody else writes this Space's files from now on.
+    if (!before?.greenRoom) await this.placement.acquire(id);
     await mkdir(this.dir(id), { recursive: true });
     const store = await HlsStore.openLive(this.dir(id), this.storeOptions());
     const room = this.rooms.get(id);
@@ -158,6 +187,8 @@ export class SpaceRegistry extends EventEmitter<RegistryEvents> {
       await existing.opening;
       return false;
     }
+    await this.placement.acquire(id);
+    if (this.rooms.get(id)) return this.openGreenRoom(id); // opened by a concurrent call meanwhile
     const room: Room = {
       store: undefined,
       live: false,
@@ -189,7 +220,34 @@ export class SpaceRegistry extends EventEmitter<RegistryEvents> {
     await this.engine.request({ op: 'closeSpace', spaceId: id }).catch((err: unknown) => {
       this.log.warn({ err, id }, 'engine could not close the green room');
     });
+    await this.placement.release(id);
     this.emit('stage', id);
+  }
+
+  /**
+   * Stops running a Space here without ending it (several origins: its lease was lost, another origin
+   * continues it). Nothing more is written: the store is dropped as it is, the engine room closed.
+   */
+  async stop(id: string): Promise<void> {
+    const room = this.rooms.get(id);
+    if (!room || !(room.live || room.greenRoom)) return;
+    this.dropRoom(id, room);
+    room.sessions.clear();
+    room.store?.abandon();
+    await this.engine.request({ op: 'closeSpace', spaceId: id }).catch((err: unknown) => {
+      this.log.warn({ err, id }, 'engine could not close a Space that moved');
+    });
+    this.emit('stage', id);
+  }
+
+  /** Media of this Space may be written here (a room, and the lease where there are several origins). */
+  private writable(id: string): boolean {
+    if (this.placement.mayWrite(id)) return true;
+    if (this.rooms.has(id)) {
+      this.log.warn({ id }, 'lease lost: this origin stops running the Space');
+      void this.stop(id);
+    }
+    return false;
   }
 
   /** Loads an ended Space's replay (VOD), trimmed; false when there is no recording. */
@@ -225,6 +283,12 @@ export class SpaceRegistry extends EventEmitter<RegistryEvents> {
 
   store(id: string): HlsStore | undefined {
     return this.rooms.get(id)?.store;
+  }
+
+  /** Its media runs here: live, or a green room. */
+  runs(id: string): boolean {
+    const room = this.rooms.get(id);
+    return !!room && (room.live || room.greenRoom);
   }
 
   isLive(id: string): boolean {

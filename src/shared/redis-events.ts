@@ -21,6 +21,13 @@ import type { ServiceEvents, SpaceService } from '../spaces/service.js';
 import { redactRedisUrl } from './redis.js';
 
 export const EVENTS_CHANNEL = 'tribune:events';
+/**
+ * Edges' live reports (listener counts, reactions, samples), as received by one origin, for all the
+ * others: `<origin id>\n<edge signature>\n<raw report>`. Each origin checks the edge's signature again.
+ */
+export const REPORTS_CHANNEL = 'tribune:live-reports';
+/** A report is at most 256 KiB (the report route's body limit) plus the two header lines. */
+const MAX_REPORT_MESSAGE = 256 * 1024 + 256;
 /** Messages longer than this are refused: a real one is about 100 bytes. */
 export const MAX_EVENT_BYTES = 512;
 /** Ids (Space, user, origin) longer than this are refused. */
@@ -61,6 +68,8 @@ export interface EventFanout {
   readonly originId: string;
   /** Messages ignored as malformed or oversized. */
   readonly rejected: number;
+  /** Shares an edge report this origin accepted with the other origins (fire and forget). */
+  publishReport(signature: string, raw: Buffer): void;
   close(): void;
 }
 
@@ -74,6 +83,8 @@ export function startEventFanout(opts: {
   svc: SpaceService;
   log: FastifyBaseLogger;
   originId?: string;
+  /** An edge report another origin accepted: `signature` is the edge's, over `raw`. */
+  onReport?: (signature: string, raw: string) => void;
 }): EventFanout {
   const { url, publisher, svc, log } = opts;
   const originId = opts.originId ?? randomUUID();
@@ -99,7 +110,7 @@ export function startEventFanout(opts: {
   });
   let down = false;
   sub.on('ready', () => {
-    sub.subscribe(EVENTS_CHANNEL).then(
+    sub.subscribe(EVENTS_CHANNEL, ...(opts.onReport ? [REPORTS_CHANNEL] : [])).then(
       () => {
         if (down) log.info({ redis: where }, 'redis events: subscribed again');
         down = false;
@@ -116,7 +127,20 @@ export function startEventFanout(opts: {
     );
   });
   sub.on('message', (channel: string, message: string) => {
-    if (closed || channel !== EVENTS_CHANNEL) return;
+    if (closed) return;
+    if (channel === REPORTS_CHANNEL) {
+      if (typeof message !== 'string' || message.length > MAX_REPORT_MESSAGE) return;
+      const a = message.indexOf('\n');
+      const b = message.indexOf('\n', a + 1);
+      if (a <= 0 || b <= a || message.slice(0, a) === originId) return;
+      try {
+        opts.onReport?.(message.slice(a + 1, b), message.slice(b + 1));
+      } catch (err) {
+        log.warn({ err }, 'redis events: a peer report could not be taken');
+      }
+      return;
+    }
+    if (channel !== EVENTS_CHANNEL) return;
     const e = decodePeerEvent(message);
     if (!e) {
       if (rejected++ === 0)
@@ -139,6 +163,11 @@ export function startEventFanout(opts: {
     originId,
     get rejected() {
       return rejected;
+    },
+    publishReport(signature, raw) {
+      if (closed || !opts.onReport) return;
+      const message = `${originId}\n${signature}\n${raw.toString('utf8')}`;
+      publisher.publish(REPORTS_CHANNEL, message).catch(() => undefined);
     },
     close() {
       if (closed) return;

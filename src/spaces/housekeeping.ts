@@ -20,6 +20,8 @@ export interface HousekeepingOptions {
   fetch?: typeof fetch;
   /** Several origins: deliver the outbox only while holding this lock (absent: one origin, no lock). */
   webhookLock?: RedisLock;
+  /** Several origins: the host-absent end is decided by the origin running the Space's media. */
+  onlyRunningHere?: boolean;
 }
 
 const MAX_WEBHOOK_ATTEMPTS = 12;
@@ -88,6 +90,11 @@ export class Housekeeping {
     const now = this.svc.now();
     const limitMs = this.svc.config.spaces.hostAbsentEndSec * 1000;
     for (const s of await this.svc.storage.listSpaces({ states: ['live'], limit: 100_000 })) {
+      // Several origins: only the origin running a Space's media can tell whether its host is there.
+      if (this.opts.onlyRunningHere && !this.svc.registry.runs(s.id)) {
+        this.hostSeenAt.delete(s.id);
+        continue;
+      }
       const present = (this.hostPages.get(s.id) ?? 0) > 0 || this.svc.registry.isConnected(s.id, s.hostId);
       const seen = this.hostSeenAt.get(s.id);
       if (present || seen === undefined) {

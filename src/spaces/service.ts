@@ -131,8 +131,12 @@ export class SpaceService extends EventEmitter<ServiceEvents> {
     return this.signedInOnly.has(id) ? 'signed-in' : 'public';
   }
 
-  /** Brings back what storage says: live Spaces resume (recording and timeline continue), replays load. */
-  async init(): Promise<void> {
+  /**
+   * Brings back what storage says: live Spaces resume (recording and timeline continue), replays load.
+   * With several origins (`resumeLive` false) live Spaces are left to src/cluster, which adopts those
+   * nobody runs.
+   */
+  async init(opts: { resumeLive?: boolean } = {}): Promise<void> {
     // One pass over every Space on record (ended ones without a replay need nothing).
     const all = await this.storage.listSpaces({ states: ['scheduled', 'live', 'ended'], limit: 1_000_000 });
     for (const s of all) {
@@ -140,20 +144,21 @@ export class SpaceService extends EventEmitter<ServiceEvents> {
       if (s.state === 'scheduled') this.hub.open(s.id, { state: 'scheduled', title: s.title, speakers: [] });
       else if (s.state === 'ended' && s.replayState === 'available')
         await this.registry.openReplay(s.id, s.replayTrimStartSec).catch(() => false);
-      else if (s.state === 'live') await this.resume(s);
+      else if (s.state === 'live' && opts.resumeLive !== false)
+        await this.resume(s).then(
+          () => this.log.info({ id: s.id }, 'resumed a live Space'),
+          (err: unknown) => this.log.error({ err, id: s.id }, 'could not resume a live Space'),
+        );
     }
   }
 
-  private async resume(s: SpaceRecord): Promise<void> {
-    try {
-      await this.registry.openLive(s.id);
-      await this.openLiveState(s);
-      for (const m of await this.storage.members(s.id, [...ON_STAGE]))
-        if (m.hostMuted || m.selfMuted) await this.registry.setMuted(s.id, m.userId, true);
-      this.log.info({ id: s.id }, 'resumed a live Space');
-    } catch (err) {
-      this.log.error({ err, id: s.id }, 'could not resume a live Space');
-    }
+  /** Runs a live Space's media here again: its recording and timeline continue from the data dir. */
+  async resume(s: SpaceRecord): Promise<void> {
+    await this.registry.openLive(s.id);
+    if (s.requireSignIn) this.signedInOnly.add(s.id);
+    await this.openLiveState(s);
+    for (const m of await this.storage.members(s.id, [...ON_STAGE]))
+      if (m.hostMuted || m.selfMuted) await this.registry.setMuted(s.id, m.userId, true);
   }
 
   // ------------------------------------------------------------------ lookups
@@ -234,15 +239,25 @@ export class SpaceService extends EventEmitter<ServiceEvents> {
       if (user) await this.requireRole(s, user, 'host');
       if (s.state === 'ended') return;
       const now = this.now();
+      // Several origins: this write is fenced by the lease the media ran under here (LEASE_LOST if
+      // another origin took the Space over meanwhile; the client retries and reaches that one).
+      const fence = this.registry.placement.fence(id);
       await this.registry.end(id);
       const recorded = this.registry.store(id)?.mediaDurationSec ?? 0;
-      await this.storage.updateSpace(id, {
-        state: 'ended',
-        endedAt: new Date(now).toISOString(),
-        replayState: recorded > 0 ? 'available' : 'none',
-        replayExpiresAt:
-          recorded > 0 ? new Date(now + this.config.spaces.replayRetentionDays * DAY_MS).toISOString() : null,
-      });
+      await this.storage.updateSpace(
+        id,
+        {
+          state: 'ended',
+          endedAt: new Date(now).toISOString(),
+          replayState: recorded > 0 ? 'available' : 'none',
+          replayExpiresAt:
+            recorded > 0
+              ? new Date(now + this.config.spaces.replayRetentionDays * DAY_MS).toISOString()
+              : null,
+        },
+        fence,
+      );
+      await this.registry.placement.release(id);
       await this.storage.clearRequests(id);
       this.hub.update(id, { state: 'ended', speakers: [] });
       this.hub.close(id);
@@ -478,7 +493,11 @@ export class SpaceService extends EventEmitter<ServiceEvents> {
 
   // ------------------------------------------------------------------ live state
 
-  private async openLiveState(s: SpaceRecord): Promise<void> {
+  /**
+   * Opens or refreshes a live Space's state document (state, title, stage). Several origins: the
+   * origins that do not run a Space keep one too, for lists (counts from every edge's reports).
+   */
+  async openLiveState(s: SpaceRecord): Promise<void> {
     const base: LiveBase = { state: 'live', title: s.title, speakers: await this.liveSpeakers(s.id) };
     if (this.hub.has(s.id)) this.hub.update(s.id, base);
     else this.hub.open(s.id, base);

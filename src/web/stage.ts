@@ -31,8 +31,8 @@ const CONNECT_TIMEOUT_MS = 10_000;
  * for this long means the session is gone, e.g. the server restarted; the browser's own ICE
  * checks can take 15-20 s to notice that.
  */
-const MEDIA_STALL_MS = 3000;
-const STALL_CHECK_MS = 1000;
+const MEDIA_STALL_MS = 2000;
+const STALL_CHECK_MS = 500;
 
 /** Audio packets received on the peer connection so far (null when unknown). */
 async function packetsReceived(pc: RTCPeerConnection): Promise<number | null> {
