@@ -103,7 +103,9 @@ export class Cluster {
     } catch {
       return; // Redis down: nobody can move anything; answer from what this origin has
     }
-    const unreachable = req.headers[OWNER_UNREACHABLE];
+    // Only edges name an owner they could not reach (their origin fetches); clients cannot make an
+    // origin hold their API requests this way.
+    const unreachable = kind === 'origin/spaces' ? req.headers[OWNER_UNREACHABLE] : undefined;
     if (owner && owner.originId !== this.originId && owner.url === unreachable)
       owner = await this.waitForNewOwner(id, owner);
     if (!owner || owner.originId === this.originId) {

@@ -67,6 +67,9 @@ export interface EdgeHandlerOptions {
 export type HotRequest = Pick<IncomingMessage, 'url' | 'method' | 'headers' | 'socket'> | RawRequest;
 
 /** What the hot path uses of a response: Node's ServerResponse, or the raw front's RawResponse. */
+/** A cached 'scheduled' state older than this is read again before a stream is refused. */
+const STATE_RECHECK_MS = 100;
+
 export interface HotResponse {
   writeHead(status: number, headers: string[]): unknown;
   end(body?: Buffer): unknown;
@@ -591,8 +594,20 @@ export function createEdgeHandler(opts: EdgeHandlerOptions): EdgeHandler {
       return false;
     }
     const key = `${id}/${STATE_FILE}`;
-    const loaded = await lookupAsync(res, key, `${originPrefix}/${key}`);
+    let loaded = await lookupAsync(res, key, `${originPrefix}/${key}`);
     if (!loaded || res.destroyed) return false;
+    // A copy that still says 'scheduled' may be up to a second behind a start: a player sent here
+    // by the page of a Space that just started must not be refused. Read it again once (collapsed
+    // with any other reload), unless it was just loaded.
+    if (
+      loaded.outcome === 'HIT' &&
+      stateOf(loaded.entry) === 'scheduled' &&
+      Date.now() - loaded.entry.storedAt > STATE_RECHECK_MS
+    ) {
+      cache.delete(key);
+      loaded = await lookupAsync(res, key, `${originPrefix}/${key}`);
+      if (!loaded || res.destroyed) return false;
+    }
     const { entry, outcome } = loaded;
     if (entry.status < 200 || entry.status >= 300) {
       sendEntry(res, entry, outcome, false); // the origin's own error (SPACE_NOT_FOUND...)
@@ -604,6 +619,13 @@ export function createEdgeHandler(opts: EdgeHandlerOptions): EdgeHandler {
       return false;
     }
     const state = stateOf(entry);
+    if (state === 'ended') {
+      // Nothing more to stream, and nothing wrong: a player reconnecting as its Space ends gets
+      // this, not an error (browsers log every 4xx as one).
+      res.writeHead(204, ['cache-control', 'no-store', 'x-tribune-state', 'ended']);
+      res.end();
+      return false;
+    }
     if (state !== 'live') {
       reject(res, new TribuneError('SPACE_NOT_LIVE', `state ${state ?? 'unknown'}`));
       return false;

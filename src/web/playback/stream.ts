@@ -6,7 +6,8 @@
  * - Reconnects at the live edge when the response ends or is cut (the edge cuts listeners that fall
  *   behind), or when nothing arrives for IDLE_MS, with backoff 0.5 s doubling to 8 s, reset on data.
  * - 401/403: onAuthError (a fresh listen token is read at the next attempt); 429: waits Retry-After;
- *   409 SPACE_NOT_LIVE after audio was played: the Space ended, plays out what is buffered.
+ *   204 (the edge: the Space ended) or 409 SPACE_NOT_LIVE after audio was played: the Space ended,
+ *   plays out what is buffered.
  * - An edge (or a proxy/CDN in front) without the stream (400, a 404 other than SPACE_NOT_FOUND, or
  *   a body that is not audio/mp4), or MediaSource failing MAX_SINK_ERRORS times, calls
  *   onUnsupported: the player falls back to LL-HLS.
@@ -181,6 +182,11 @@ export function useStreamEngine(
       try {
         armIdle();
         const res = await fetch(stats.url, { signal: c.signal, cache: 'no-store' });
+        if (res.status === 204) {
+          clearTimeout(idle);
+          if (!disposed) sink.end(); // the Space ended: play out what is buffered
+          return;
+        }
         if (res.status !== 200 || !res.body || !/^audio\/mp4\b/.test(res.headers.get('content-type') ?? '')) {
           clearTimeout(idle);
           const code = res.status === 200 ? null : await errorCode(res);
