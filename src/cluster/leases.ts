@@ -10,7 +10,8 @@
  *   every write about the Space's media, so a holder that lost the lease without knowing it (frozen,
  *   cut off) is refused there (LEASE_LOST), however late its write arrives.
  * - One heartbeat every leaseMs/3 renews every lease this origin holds in one script call
- *   (compare-and-pexpire); a lease found gone or taken is lost at once (`onLost`).
+ *   (compare-and-pexpire); a lease found taken is lost at once (`onLost`). One found expired that
+ *   nobody claimed since (its fence counter unchanged) is taken back with the same token.
  * - `holds(id)` is local and costs nothing: true while the last confirmed renewal (measured from
  *   when it was *sent*) is younger than `leaseMs` minus a safety margin. Media writes check it, so a
  *   holder stops writing before anyone else can have taken the Space.
@@ -54,16 +55,26 @@ local v = f .. ' ' .. ARGV[1] .. ' ' .. ARGV[2]
 redis.call('SET', KEYS[1], v, 'PX', ARGV[3])
 return {1, v}`;
 
-/** KEYS: owner keys; ARGV[1]: ttl, ARGV[2..]: the values we expect. Returns 1/0 per key. */
+/**
+ * KEYS: owner key, fence key, owner key, fence key...; ARGV[1]: ttl, ARGV[2..]: the values we expect.
+ * Returns 1/0 per Space. A lease that expired while nobody else claimed it (the fence counter still
+ * at our token: e.g. Redis was unreachable for longer than the lease) is taken again as it was, so
+ * an outage of Redis does not stop every Space when Redis returns.
+ */
 const RENEW = `
 local out = {}
-for i, k in ipairs(KEYS) do
-  if redis.call('GET', k) == ARGV[i + 1] then
-    redis.call('PEXPIRE', k, ARGV[1])
-    out[i] = 1
-  else
-    out[i] = 0
+for i = 1, #ARGV - 1 do
+  local ok = 0
+  local v = ARGV[i + 1]
+  local cur = redis.call('GET', KEYS[2 * i - 1])
+  if cur == v then
+    redis.call('PEXPIRE', KEYS[2 * i - 1], ARGV[1])
+    ok = 1
+  elseif not cur and redis.call('GET', KEYS[2 * i]) == string.match(v, '^(%d+) ') then
+    redis.call('SET', KEYS[2 * i - 1], v, 'PX', ARGV[1])
+    ok = 1
   end
+  out[i] = ok
 end
 return out`;
 
@@ -199,8 +210,8 @@ export class SpaceLeases {
     try {
       const r = await this.client.eval(
         RENEW,
-        ids.length,
-        ...ids.map((id) => OWNER_KEY + id),
+        ids.length * 2,
+        ...ids.flatMap((id) => [OWNER_KEY + id, FENCE_KEY + id]),
         String(this.opts.leaseMs),
         ...values,
       );

@@ -59,7 +59,9 @@ interface ClipParams {
 
 function sendError(reply: FastifyReply, err: unknown, request: FastifyRequest): FastifyReply {
   const te = isTribuneError(err) ? err : new TribuneError('INTERNAL', undefined, { cause: err });
-  if (te.status >= 500 && te.code !== 'HLS_NOT_AVAILABLE') request.log.error({ err }, 'HLS origin error');
+  // Expected answers (a blocking wait that timed out, a Space moving to another origin) are not errors.
+  if (te.status >= 500 && te.code !== 'HLS_NOT_AVAILABLE' && te.code !== 'SPACE_MOVING')
+    request.log.error({ err }, 'HLS origin error');
   return reply.code(te.status).header('cache-control', CACHE_ERROR).send(te.toJSON());
 }
 

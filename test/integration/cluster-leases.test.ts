@@ -120,6 +120,26 @@ describe('Space leases in Redis, fenced in the database and on the data dir', ()
     await b.leases.close();
   });
 
+  it('a lease that expired while nobody claimed it is taken back, same token, at the next heartbeat', async () => {
+    // As after a Redis outage longer than the lease: the key expired, no other origin claimed it.
+    const a = await origin('origin-a');
+    await a.placement.acquire('s1');
+    const fence = a.placement.fence('s1')!;
+    await new Promise((r) => setTimeout(r, LEASE_MS + 100));
+    expect(await a.leases.owner('s1')).toBeNull();
+    await a.leases.renew();
+    expect(a.lost).toEqual([]);
+    expect(await a.leases.owner('s1')).toMatchObject({ originId: 'origin-a', fence });
+    expect(a.placement.mayWrite('s1')).toBe(true);
+    // Once another origin claimed it meanwhile, it is not taken back.
+    const b = await origin('origin-b');
+    await new Promise((r) => setTimeout(r, LEASE_MS + 100));
+    await b.placement.acquire('s1');
+    await a.leases.renew();
+    expect(a.lost).toEqual(['s1']);
+    await b.leases.close();
+  });
+
   it('a malformed or oversized owner entry answers STORE_UNAVAILABLE, never a crash', async () => {
     const a = await origin('origin-a');
     const raw = await client();
