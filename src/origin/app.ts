@@ -11,7 +11,7 @@ import Fastify, {
   type FastifyReply,
   type FastifyRequest,
 } from 'fastify';
-import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
+import { collectDefaultMetrics, Registry } from 'prom-client';
 import type { TribuneConfig } from '../config.js';
 import { createAppShell } from '../edge/app-shell.js';
 import { EdgeCache } from '../edge/cache.js';
@@ -27,7 +27,6 @@ import { hlsOriginRoutes } from '../hls/routes.js';
 import { setNice } from '../media/engine.js';
 import { capacityRoutes } from '../ops/capacity/routes.js';
 import { EnginePool } from '../media/pool.js';
-import type { EngineStats } from '../media/protocol.js';
 import { whipRoutes } from '../rtc/whip-routes.js';
 import { authRoutes } from '../accounts/routes.js';
 import { sessionPlugin } from '../accounts/plugin.js';
@@ -60,6 +59,7 @@ import type { Storage } from '../store/types.js';
 import { EMBED_FRAME_POLICY, isEmbedUrl } from '../social/embed.js';
 import { socialRoutes } from '../social/routes.js';
 import { SocialService } from '../social/service.js';
+import { registerOriginMetrics } from './metrics.js';
 import { SpaceRegistry } from './spaces.js';
 import { loadSecret, TokenSigner } from './tokens.js';
 
@@ -208,61 +208,7 @@ export async function createOrigin(
   housekeeping.start();
   cluster?.start();
 
-  // One engine stats request per scrape feeds every media gauge.
-  let statsAt = 0;
-  let stats: Promise<EngineStats | null> = Promise.resolve(null);
-  const engineStats = (): Promise<EngineStats | null> => {
-    if (Date.now() - statsAt > 500) {
-      statsAt = Date.now();
-      stats = engine.stats().catch(() => null);
-    }
-    return stats;
-  };
-  const mediaGauge = (name: string, help: string, pick: (s: EngineStats) => number): Gauge =>
-    new Gauge({
-      name,
-      help,
-      registers: [metrics],
-      async collect() {
-        const s = await engineStats();
-        if (s) this.set(pick(s));
-      },
-    });
-  mediaGauge(
-    'tribune_media_cpu_seconds_total',
-    'CPU seconds used by the media engine process',
-    (s) => (s.cpuUserUs + s.cpuSystemUs) / 1e6,
-  );
-  mediaGauge('tribune_media_ticks_total', '20 ms mixer ticks run', (s) => s.ticks);
-  mediaGauge(
-    'tribune_media_late_ticks_total',
-    'Mixer ticks that ran over half a frame late',
-    (s) => s.lateTicks,
-  );
-  mediaGauge(
-    'tribune_media_skipped_ticks_total',
-    'Mixer ticks skipped because the engine fell too far behind',
-    (s) => s.skippedTicks,
-  );
-  mediaGauge(
-    'tribune_media_underruns_total',
-    'Times a speaker jitter buffer ran dry (late or lost audio from that speaker)',
-    (s) => s.underruns,
-  );
-  mediaGauge('tribune_media_speakers', 'Speakers connected to the media engine', (s) => s.speakers);
-  new Gauge({
-    name: 'tribune_live_spaces',
-    help: 'Live Spaces on this origin',
-    registers: [metrics],
-    collect() {
-      this.set(registry.liveCount);
-    },
-  });
-  const originRequests = new Counter({
-    name: 'tribune_origin_hls_requests_total',
-    help: 'HLS requests the origin answered (edges collapse listeners into these)',
-    registers: [metrics],
-  });
+  const originRequests = registerOriginMetrics(metrics, engine, registry);
 
   app.setErrorHandler(errorHandler);
   // Per client address, on the routes that cost real resources (a Space, a WebRTC peer).
