@@ -115,7 +115,12 @@ export function forward(req: FastifyRequest, reply: FastifyReply, opts: ForwardO
     res.writeHead(up.statusCode ?? 502, out);
     res.flushHeaders();
     up.pipe(res);
+    // The owner died mid-answer (an event stream, most often): cut the client too, so it reconnects
+    // (and reaches the origin that takes the Space over) instead of waiting on a silent stream.
     up.on('error', () => res.destroy());
+    up.on('close', () => {
+      if (!up.complete) res.destroy();
+    });
   });
   // The client hanging up ends the forwarded request (an event stream, a parked WHIP offer).
   res.on('close', () => {

@@ -12,9 +12,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Participants } from '../../src/api/schemas.js';
 import { ApiError, TribuneClient } from '../../src/client/index.js';
 import { LlHlsListener } from '../support/llhls-client.js';
 import { pollState, type StatePoller } from '../support/listener-poll.js';
+import { openEvents, type SseStream } from '../support/sse.js';
 import { startPostgres, type PostgresServer } from '../support/postgres.js';
 import { startRedis, type RedisServer } from '../support/redis.js';
 import { freePort, signedInClient, startTribune, type TribuneHandle } from '../support/server.js';
@@ -49,6 +51,7 @@ describe('several origins: PostgreSQL + Redis + a shared data dir, two edges', (
   const listeners: LlHlsListener[] = [];
   const speakers: NodeWhipClient[] = [];
   const pollers: StatePoller[] = [];
+  const streams: SseStream[] = [];
 
   beforeAll(async () => {
     [db, redis] = await Promise.all([startPostgres(), startRedis()]);
@@ -84,6 +87,7 @@ describe('several origins: PostgreSQL + Redis + a shared data dir, two edges', (
   }, 90_000);
 
   afterAll(async () => {
+    for (const e of streams) e.close();
     await Promise.all(listeners.map((l) => l.stop()));
     await Promise.all(pollers.map((p) => p.stop().catch(() => undefined)));
     for (const s of speakers) s.abruptClose();
@@ -196,11 +200,22 @@ describe('several origins: PostgreSQL + Redis + a shared data dir, two edges', (
     expect(card.speakers.map((x) => x.role)).toEqual(['host']);
 
     // Acknowledged before the failover: a co-host invited and promoted through B (forwarded to A).
+    // The host's event stream, opened on B, is forwarded to A and streams the change as it happens.
+    const events = openEvents(B, host, space.id);
+    streams.push(events);
+    await events.opened;
+    await events.waitFor<Participants>('participants', () => true, { what: "the host's first participants" });
     const cohost = await signedInClient(B, 'cohost');
     const { token: invite } = await host.inviteLink(space.id);
     await cohost.acceptInvite(space.id, invite);
     const cohostId = (await cohost.me()).user!.id;
+    const mark = events.events.length;
     await host.setRole(space.id, cohostId, 'cohost');
+    await events.waitFor<Participants>(
+      'participants',
+      (p) => p.members.some((m) => m.user.id === cohostId && m.role === 'cohost'),
+      { from: mark, timeoutMs: 5_000, what: 'the promotion on the host stream forwarded through B' },
+    );
 
     // --- kill the origin running the Space.
     const before = listeners.map((l) => l.parts.at(-1)!);
@@ -225,6 +240,8 @@ describe('several origins: PostgreSQL + Redis + a shared data dir, two edges', (
         }
       }
     })();
+    // The host's event stream, forwarded by B to the dead origin, ends: the page reconnects.
+    await waitFor('the forwarded event stream to end', () => events.ended, { timeoutMs: 5_000 });
     const resumedMs: number[] = [];
     await waitFor(
       'every listener getting parts again',

@@ -23,6 +23,8 @@ export interface SseStream {
     test: (data: T) => boolean,
     opts?: { from?: number; timeoutMs?: number; what?: string },
   ): Promise<{ data: T; atMs: number }>;
+  /** The response ended or broke (e.g. its origin died): a page would reconnect now. */
+  readonly ended: boolean;
   close(): void;
 }
 
@@ -36,6 +38,7 @@ export function openEvents(baseUrl: string, client: TribuneClient, spaceId: stri
     rejectOpen = rej;
   });
   void opened.catch(() => undefined); // closed before it opened: only a waiting caller cares
+  let ended = false;
   void (async () => {
     try {
       const res = await fetch(`${baseUrl}/api/spaces/${encodeURIComponent(spaceId)}/events`, {
@@ -63,6 +66,8 @@ export function openEvents(baseUrl: string, client: TribuneClient, spaceId: stri
       }
     } catch (err) {
       rejectOpen(err);
+    } finally {
+      ended = true;
     }
   })();
   const of = <T>(name: string, from = 0) =>
@@ -73,6 +78,9 @@ export function openEvents(baseUrl: string, client: TribuneClient, spaceId: stri
   return {
     events,
     opened,
+    get ended() {
+      return ended;
+    },
     of,
     waitFor: <T>(
       name: string,
