@@ -16,15 +16,13 @@ import http from 'node:http';
 import type { FastifyBaseLogger, FastifyReply, FastifyRequest } from 'fastify';
 import type { Redis } from 'ioredis';
 import { isTribuneError, TribuneError } from '../errors.js';
+import { OWNER_HEADER, OWNER_UNREACHABLE_HEADER } from '../live/types.js';
 import type { SpaceService } from '../spaces/service.js';
 import type { SpaceRecord } from '../store/types.js';
 import { forward, FORWARDED_BY, forwardKey, trustForwardedClient } from './forward.js';
 import { SpaceLeases, type LeaseOwner } from './leases.js';
 import { ClusterPlacement } from './placement.js';
 
-/** Set by an edge that could not reach the owner it was sent to: the origin waits for a new one. */
-export const OWNER_UNREACHABLE = 'x-tribune-owner-unreachable';
-export const OWNER_HEADER = 'x-tribune-owner';
 const SPACE_PATH = /^\/(api\/spaces|whip|origin\/spaces)\/([A-Za-z0-9_-]{1,64})(?=[/?]|$)/;
 
 export interface ClusterOptions {
@@ -52,8 +50,6 @@ export class Cluster {
   /** Live Spaces another origin runs, mirrored in this origin's live hub for lists (see sweep). */
   private readonly shadows = new Set<string>();
   private closed = false;
-  /** Live Spaces this origin adopted from another (failovers), for metrics and tests. */
-  adopted = 0;
 
   constructor(private readonly opts: ClusterOptions) {
     this.svc = opts.svc;
@@ -105,7 +101,7 @@ export class Cluster {
     }
     // Only edges name an owner they could not reach (their origin fetches); clients cannot make an
     // origin hold their API requests this way.
-    const unreachable = kind === 'origin/spaces' ? req.headers[OWNER_UNREACHABLE] : undefined;
+    const unreachable = kind === 'origin/spaces' ? req.headers[OWNER_UNREACHABLE_HEADER] : undefined;
     if (owner && owner.originId !== this.originId && owner.url === unreachable)
       owner = await this.waitForNewOwner(id, owner);
     if (!owner || owner.originId === this.originId) {
@@ -144,7 +140,6 @@ export class Cluster {
       p = (async (): Promise<LeaseOwner | null> => {
         try {
           await this.svc.resume(s);
-          this.adopted++;
           this.log.info({ id: s.id }, 'running a live Space here (adopted)');
           return null;
         } catch (err) {
@@ -155,11 +150,6 @@ export class Cluster {
       this.adopting.set(s.id, p);
     }
     return p;
-  }
-
-  /** Ends media that stopped here for good (the Space ended): its lease goes back. */
-  release(id: string): Promise<void> {
-    return this.leases.release(id);
   }
 
   /**
@@ -176,30 +166,27 @@ export class Cluster {
       const live = await this.svc.storage.listSpaces({ states: ['live'], limit: 100_000 });
       const registry = this.svc.registry;
       const hub = this.svc.hub;
-      const seen = new Set<string>();
-      for (const s of live) {
+      const elsewhere = live.filter((s) => !registry.runs(s.id));
+      // One round trip for every owner, not one per Space.
+      const owners = await this.leases.owners(elsewhere.map((s) => s.id));
+      for (const [i, s] of elsewhere.entries()) {
         if (this.closed) return;
-        seen.add(s.id);
-        if (registry.runs(s.id)) {
-          this.shadows.delete(s.id);
-          continue;
-        }
-        if ((await this.leases.owner(s.id)) === null) {
+        if (owners[i] === null)
           await this.adopt(s).catch((err: unknown) =>
             this.log.warn({ err, id: s.id }, 'could not adopt a Space'),
           );
-          continue;
-        }
-        if (refresh || !hub.has(s.id)) {
+        else if (refresh || !hub.has(s.id)) {
           await this.svc.openLiveState(s);
           this.shadows.add(s.id);
         }
       }
-      for (const id of this.shadows)
-        if (!seen.has(id)) {
-          this.shadows.delete(id);
-          if (!registry.runs(id)) hub.forget(id);
-        }
+      // A shadow is dropped once its Space runs here (the real document) or is no longer live.
+      const stillElsewhere = new Set(elsewhere.map((s) => s.id));
+      for (const id of this.shadows) {
+        if (stillElsewhere.has(id) && !registry.runs(id)) continue;
+        this.shadows.delete(id);
+        if (!registry.runs(id)) hub.forget(id);
+      }
     } catch (err) {
       if (!(isTribuneError(err) && err.code === 'STORE_UNAVAILABLE'))
         this.log.warn({ err }, 'cluster sweep failed');

@@ -177,6 +177,24 @@ export class SpaceLeases {
     );
   }
 
+  /** The holders of many Spaces' leases, in order, with one MGET per 1,000 (the sweep). */
+  async owners(spaceIds: readonly string[]): Promise<(LeaseOwner | null)[]> {
+    const out: (LeaseOwner | null)[] = [];
+    for (let i = 0; i < spaceIds.length; i += 1000) {
+      const keys = spaceIds.slice(i, i + 1000).map((id) => OWNER_KEY + id);
+      const page = await shared(
+        () => this.client.mget(keys),
+        (r) => {
+          if (!Array.isArray(r) || r.length !== keys.length) return undefined;
+          const parsed = r.map((v) => (v === null ? null : parseOwner(v)));
+          return parsed.includes(undefined) ? undefined : (parsed as (LeaseOwner | null)[]);
+        },
+      );
+      out.push(...page);
+    }
+    return out;
+  }
+
   /** Local and instant: this origin holds the lease and may still write (see the margin). */
   holds(spaceId: string): boolean {
     const h = this.held.get(spaceId);

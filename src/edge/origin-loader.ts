@@ -19,6 +19,7 @@ import http from 'node:http';
 import https from 'node:https';
 import { Counter, register as defaultRegistry, type Registry } from 'prom-client';
 import { TribuneError } from '../errors.js';
+import { OWNER_HEADER, OWNER_UNREACHABLE_HEADER } from '../live/types.js';
 
 export interface OriginResponse {
   status: number;
@@ -166,7 +167,7 @@ export class HttpOriginLoader implements OriginLoader {
         method: 'GET',
         agent: this.agent,
         headers: unreachableOwner
-          ? { accept: '*/*', 'user-agent': 'tribune-edge', 'x-tribune-owner-unreachable': unreachableOwner }
+          ? { accept: '*/*', 'user-agent': 'tribune-edge', [OWNER_UNREACHABLE_HEADER]: unreachableOwner }
           : { accept: '*/*', 'user-agent': 'tribune-edge' },
       });
       const onAbort = (): void => {
@@ -213,7 +214,7 @@ export class HttpOriginLoader implements OriginLoader {
               access: headerValue(res.headers['x-tribune-access']),
               space: headerValue(res.headers['x-tribune-space']),
               location: res.headers.location,
-              owner: headerValue(res.headers['x-tribune-owner']),
+              owner: headerValue(res.headers[OWNER_HEADER]),
             },
             body,
           });

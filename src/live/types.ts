@@ -69,5 +69,9 @@ export const LISTEN_TOKEN_HEADER = 'x-tribune-listen-token';
 export const ADMISSION_HEADER = 'x-tribune-admission';
 /** Header carrying the operator's rehearsal token (rehearsals, the edge's admission endpoints). */
 export const REHEARSAL_HEADER = 'x-tribune-rehearsal';
+/** Several origins: on an origin's 307, the base URL of the origin running the Space (src/cluster). */
+export const OWNER_HEADER = 'x-tribune-owner';
+/** Several origins: sent by an edge that could not reach that owner; the origin waits for a new one. */
+export const OWNER_UNREACHABLE_HEADER = 'x-tribune-owner-unreachable';
 /** Max user ids an edge puts in one Space's `sample`. */
 export const EDGE_SAMPLE_MAX = 20;

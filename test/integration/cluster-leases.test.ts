@@ -83,6 +83,12 @@ describe('Space leases in Redis, fenced in the database and on the data dir', ()
     const fence = winner.leases.fence('s1');
     expect(await winner.leases.claim('s1')).toEqual({ ok: true, fence });
     expect(await code((winner === a ? b : a).placement.acquire('s1'))).toBe('SPACE_MOVING');
+    // The sweep's view of many Spaces at once (one MGET): the holder, or null for nobody.
+    expect(await a.leases.owners(['s1', 's2', 'nope'])).toEqual([
+      { fence, originId: winner.leases.originId, url: `http://${winner.leases.originId}:8080` },
+      null,
+      null,
+    ]);
     await winner.leases.release('s1');
     expect(await winner.leases.owner('s1')).toBeNull();
   });
@@ -146,6 +152,7 @@ describe('Space leases in Redis, fenced in the database and on the data dir', ()
     for (const bad of ['garbage', `1 origin-x http://x:1 ${'y'.repeat(5000)}`, '0 a http://x']) {
       await raw.set(OWNER_KEY + 's1', bad);
       expect(await code(a.leases.owner('s1'))).toBe('STORE_UNAVAILABLE');
+      expect(await code(a.leases.owners(['s2', 's1']))).toBe('STORE_UNAVAILABLE');
       expect(await code(a.leases.claim('s1'))).toBe('STORE_UNAVAILABLE');
     }
     await raw.set(OWNER_KEY + 's1', 'not a string reply', 'PX', 1);
