@@ -186,15 +186,15 @@ function isDirectory(p: string): boolean {
   }
 }
 
-/**
- * Loads `webRoot` (Vite's dist/web) into memory and returns the shell's handler. An absent or
- * empty web root gives a handler that answers nothing (always false).
- */
 /** Framing policies of the app's pages (CSP frame-ancestors). */
 const FRAME_SELF = "frame-ancestors 'self'";
 const FRAME_ANY = 'frame-ancestors *';
 const EMBED_PATH_RE = /^\/embed\/[^/]+\/?$/;
 
+/**
+ * Loads `webRoot` (Vite's dist/web) into memory and returns the shell's handler. An absent or
+ * empty web root gives a handler that answers nothing (always false).
+ */
 export function createAppShell(webRoot: string, opts: AppShellOptions = {}): AppShell {
   const compress = opts.compress ?? true;
   const reserved = new RegExp(

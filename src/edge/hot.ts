@@ -66,10 +66,10 @@ export interface EdgeHandlerOptions {
 /** What the hot path reads of a request: Node's IncomingMessage, or the raw front's. */
 export type HotRequest = Pick<IncomingMessage, 'url' | 'method' | 'headers' | 'socket'> | RawRequest;
 
-/** What the hot path uses of a response: Node's ServerResponse, or the raw front's RawResponse. */
 /** A cached 'scheduled' state older than this is read again before a stream is refused. */
 const STATE_RECHECK_MS = 100;
 
+/** What the hot path uses of a response: Node's ServerResponse, or the raw front's RawResponse. */
 export interface HotResponse {
   writeHead(status: number, headers: string[]): unknown;
   end(body?: Buffer): unknown;
@@ -602,7 +602,7 @@ export function createEdgeHandler(opts: EdgeHandlerOptions): EdgeHandler {
     if (
       loaded.outcome === 'HIT' &&
       stateOf(loaded.entry) === 'scheduled' &&
-      Date.now() - loaded.entry.storedAt > STATE_RECHECK_MS
+      now() - loaded.entry.storedAt > STATE_RECHECK_MS
     ) {
       cache.delete(key);
       loaded = await lookupAsync(res, key, `${originPrefix}/${key}`);

@@ -40,14 +40,12 @@ import {
 } from './origin-loader.js';
 
 export const MAX_REDIRECTS = 2;
-export const MAX_OWNER_LOADERS = 64;
-export const MAX_OWNER_MEMO = 10_000;
+const MAX_OWNER_LOADERS = 64;
+const MAX_OWNER_MEMO = 10_000;
 export const DOWN_MS = 1000;
 
-export { originUrls };
-
 /** `http://host:port[/prefix]` without trailing slashes; undefined unless an http(s) URL. */
-export function normalizeBase(url: string): string | undefined {
+function normalizeBase(url: string): string | undefined {
   let u: URL;
   try {
     u = new URL(url);
@@ -84,6 +82,13 @@ export class OriginPool implements OriginLoader {
   private readonly redirectCounter: Counter;
   private readonly failoverCounter: Counter;
   private closed = false;
+  /** Counts of the owner loaders dropped (see retire). */
+  private readonly retired = { fetches: 0, errors: 0 };
+
+  /** Origins with a connection pool now: the configured ones and the owners in use (tests). */
+  get poolCount(): number {
+    return this.loaders.size;
+  }
 
   constructor(originUrl: string | readonly string[], opts: OriginPoolOptions) {
     const list = typeof originUrl === 'string' ? originUrls(originUrl) : originUrl;
@@ -113,13 +118,13 @@ export class OriginPool implements OriginLoader {
 
   /** Origin requests started / failed, all origins together. */
   get fetches(): number {
-    let n = 0;
+    let n = this.retired.fetches;
     for (const l of this.loaders.values()) n += l.fetches;
     return n;
   }
 
   get errors(): number {
-    let n = 0;
+    let n = this.retired.errors;
     for (const l of this.loaders.values()) n += l.errors;
     return n;
   }
@@ -206,8 +211,27 @@ export class OriginPool implements OriginLoader {
   }
 
   private markDown(base: string): void {
-    this.downUntil.set(base, this.now() + DOWN_MS);
+    if (!this.retire(base)) {
+      this.downUntil.set(base, this.now() + DOWN_MS);
+      for (const [id, owner] of this.owners) if (owner === base) this.owners.delete(id);
+    }
+  }
+
+  /**
+   * Drops an owner origin learned from a redirect (not a configured one): its loader, its down
+   * mark, the Spaces remembered on it. An owner that failed, or the oldest when MAX_OWNER_LOADERS
+   * are in use, so that a long-lived edge keeps following owners as origins come and go.
+   */
+  private retire(base: string): boolean {
+    const loader = this.loaders.get(base);
+    if (!loader || this.bases.includes(base)) return false;
+    this.retired.fetches += loader.fetches;
+    this.retired.errors += loader.errors;
+    loader.close();
+    this.loaders.delete(base);
+    this.downUntil.delete(base);
     for (const [id, owner] of this.owners) if (owner === base) this.owners.delete(id);
+    return true;
   }
 
   private remember(id: string, owner: string): void {
@@ -221,7 +245,7 @@ export class OriginPool implements OriginLoader {
     if (loader) return loader;
     if (this.closed) throw new TribuneError('ORIGIN_UNAVAILABLE', 'edge is shutting down');
     if (this.loaders.size >= this.bases.length + MAX_OWNER_LOADERS)
-      throw new TribuneError('ORIGIN_UNAVAILABLE', `more than ${MAX_OWNER_LOADERS} owner origins`);
+      for (const oldest of this.loaders.keys()) if (this.retire(oldest)) break;
     loader = new HttpOriginLoader(base, this.opts);
     this.loaders.set(base, loader);
     return loader;

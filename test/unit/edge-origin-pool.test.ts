@@ -5,6 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { loadConfig, originUrls } from '../../src/config.js';
 import { createApiProxy } from '../../src/edge/api-proxy.js';
 import { OriginPool, spaceIdOf } from '../../src/edge/origin-pool.js';
+import { waitFor } from '../support/wait.js';
 import { httpReportSender } from '../../src/live/edge-reporter.js';
 import type { EdgeReport } from '../../src/live/types.js';
 
@@ -56,6 +57,16 @@ async function deadUrl(): Promise<string> {
   const o = await origin();
   await o.close();
   return o.url;
+}
+
+/** Listens again on a dead origin's port, counting connections (the dead one was not retried?). */
+async function connectionsTo(url: string): Promise<{ count: number }> {
+  const seen = { count: 0 };
+  const srv = http.createServer((_req, res) => res.writeHead(503).end());
+  srv.on('connection', () => seen.count++);
+  servers.push(srv);
+  await new Promise<void>((resolve) => srv.listen(Number(new URL(url).port), '127.0.0.1', resolve));
+  return seen;
 }
 
 function ok(body: string): Handler {
@@ -152,6 +163,8 @@ describe('OriginPool', () => {
     expect(res.body.toString()).toBe('new');
     expect(p.ownerOf('A')).toBe(newOwner.url);
     expect(o1.seen).toHaveLength(2);
+    // The dead owner's connection pool is gone (a long-lived edge keeps no pool per past owner).
+    expect(p.poolCount).toBe(2); // o1 and the new owner
   });
 
   it('passes a 503 SPACE_MOVING through as the origin sent it', async () => {
@@ -211,7 +224,7 @@ describe('OriginPool', () => {
     const { pool: p } = pool([o1.url]);
     const ac = new AbortController();
     const pending = p.fetch('/origin/spaces/A/playlist.m3u8', ac.signal);
-    await new Promise((r) => setTimeout(r, 50));
+    await waitFor('the request at the origin', () => o1.seen.length === 1);
     ac.abort(new Error('listener left'));
     await expect(pending).rejects.toThrow('listener left');
   });
@@ -291,8 +304,11 @@ describe('several origins: API pass-through and live reports', () => {
     expect(bodies).toEqual(['{"title":"hi"}']);
     expect(o2.seen).toEqual(['/api/spaces']);
     // The dead origin is skipped for a while: later requests go straight to the live one.
+    const retried = await connectionsTo(dead);
     expect(await post()).toBe(201);
-    expect(o2.seen).toEqual(['/api/spaces', '/api/spaces']);
+    expect(await post()).toBe(201); // its turn in the rotation came: still skipped
+    expect(retried.count).toBe(0);
+    expect(o2.seen).toEqual(['/api/spaces', '/api/spaces', '/api/spaces']);
     expect(proxy.stats.originErrors).toBe(0);
   });
 
@@ -340,8 +356,10 @@ describe('several origins: API pass-through and live reports', () => {
     await send(report, new AbortController().signal);
     expect(o2.seen).toEqual(['/origin/live/report']);
     // The next report goes straight to the origin that took the last one.
+    const retried = await connectionsTo(dead);
     await send({ ...report, atMs: 2 }, new AbortController().signal);
     expect(o2.seen).toHaveLength(2);
+    expect(retried.count).toBe(0);
   });
 
   it('a live report fails when no origin takes it', async () => {
