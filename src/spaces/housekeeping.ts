@@ -61,9 +61,9 @@ export class Housekeeping {
     this.hostSeenAt.set(spaceId, this.svc.now());
   }
 
-  /** One pass of every duty (exposed for tests; the timer calls it). */
   private storeDown = false;
 
+  /** One pass of every duty (exposed for tests; the timer calls it). */
   async tick(): Promise<void> {
     if (this.running) return;
     this.running = true;
@@ -89,6 +89,11 @@ export class Housekeeping {
   private async endAbandoned(): Promise<void> {
     const now = this.svc.now();
     const limitMs = this.svc.config.spaces.hostAbsentEndSec * 1000;
+    // Several origins: an origin running no live Space has nothing to check (no query a second).
+    if (this.opts.onlyRunningHere && this.svc.registry.liveCount === 0) {
+      this.hostSeenAt.clear();
+      return;
+    }
     for (const s of await this.svc.storage.listSpaces({ states: ['live'], limit: 100_000 })) {
       // Several origins: only the origin running a Space's media can tell whether its host is there.
       if (this.opts.onlyRunningHere && !this.svc.registry.runs(s.id)) {

@@ -155,7 +155,6 @@ export class SpaceService extends EventEmitter<ServiceEvents> {
   /** Runs a live Space's media here again: its recording and timeline continue from the data dir. */
   async resume(s: SpaceRecord): Promise<void> {
     await this.registry.openLive(s.id);
-    if (s.requireSignIn) this.signedInOnly.add(s.id);
     await this.openLiveState(s);
     for (const m of await this.storage.members(s.id, [...ON_STAGE]))
       if (m.hostMuted || m.selfMuted) await this.registry.setMuted(s.id, m.userId, true);
@@ -498,6 +497,8 @@ export class SpaceService extends EventEmitter<ServiceEvents> {
    * origins that do not run a Space keep one too, for lists (counts from every edge's reports).
    */
   async openLiveState(s: SpaceRecord): Promise<void> {
+    // Every origin that has the Space's document knows its access too (several origins: shadows).
+    if (s.requireSignIn) this.signedInOnly.add(s.id);
     const base: LiveBase = { state: 'live', title: s.title, speakers: await this.liveSpeakers(s.id) };
     if (this.hub.has(s.id)) this.hub.update(s.id, base);
     else this.hub.open(s.id, base);

@@ -89,12 +89,20 @@ export function isDatabaseUnavailable(err: unknown): boolean {
   );
 }
 
-/** Runs a database call; an outage becomes 503 STORE_UNAVAILABLE, anything else passes through. */
+/**
+ * Runs a database call; an outage becomes 503 STORE_UNAVAILABLE, a value PostgreSQL refuses
+ * (SQLSTATE class 22, data exception: a NUL character in text, a number out of range) 400
+ * BAD_REQUEST (SQLite takes such values; the API must not answer 500 on one backend only),
+ * anything else passes through.
+ */
 async function guarded<T>(op: () => Promise<T>): Promise<T> {
   try {
     return await op();
   } catch (err) {
     if (isDatabaseUnavailable(err)) throw new TribuneError('STORE_UNAVAILABLE', undefined, { cause: err });
+    const code = (err as { code?: unknown }).code;
+    if (typeof code === 'string' && code.startsWith('22'))
+      throw new TribuneError('BAD_REQUEST', 'a value the database cannot store', { cause: err });
     throw err;
   }
 }

@@ -24,6 +24,7 @@ import type {
   Storage,
   UserRecord,
 } from './types.js';
+import { newSpaceRecord } from './types.js';
 
 function isUniqueViolation(err: unknown, constraint: string): boolean {
   const e = err as { code?: unknown; constraint?: unknown } | null;
@@ -124,26 +125,10 @@ export class PostgresStorage extends PgSocial implements Storage {
   // spaces
 
   async createSpace(s: NewSpace): Promise<SpaceRecord> {
-    const record: SpaceRecord = {
-      id: s.id,
-      hostId: s.hostId,
-      title: s.title,
-      description: s.description,
-      state: s.state,
-      requireSignIn: s.requireSignIn,
-      scheduledFor: s.scheduledFor,
-      createdAt: s.createdAt,
-      startedAt: s.startedAt,
-      endedAt: s.endedAt,
-      replayState: 'none',
-      replayTrimStartSec: 0,
-      replayExpiresAt: null,
-    };
-    const slots = row.spaceParams(record).map((_, i) => `$${i + 1}`);
-    await this.run(
-      `INSERT INTO spaces (${row.SPACE_COLS}) VALUES (${slots.join(', ')})`,
-      row.spaceParams(record),
-    );
+    const record = newSpaceRecord(s);
+    const params = row.spaceParams(record);
+    const slots = params.map((_, i) => `$${i + 1}`);
+    await this.run(`INSERT INTO spaces (${row.SPACE_COLS}) VALUES (${slots.join(', ')})`, params);
     return record;
   }
 
@@ -210,14 +195,16 @@ export class PostgresStorage extends PgSocial implements Storage {
   }
 
   async fenceSpaceMedia(id: string, fence: number): Promise<boolean> {
-    if (!(await this.spaceById(id))) throw new TribuneError('SPACE_NOT_FOUND');
+    // One statement: an unknown Space shows as the foreign key's refusal (23503).
     const r = await this.rows<{ fence: string }>(
       `INSERT INTO space_media_fences (space_id, fence) VALUES ($1, $2)
        ON CONFLICT (space_id) DO UPDATE SET fence = EXCLUDED.fence
          WHERE space_media_fences.fence <= EXCLUDED.fence
        RETURNING fence`,
       [id, fence],
-    );
+    ).catch((err: unknown) => {
+      throw (err as { code?: unknown }).code === '23503' ? new TribuneError('SPACE_NOT_FOUND') : err;
+    });
     return r.length > 0;
   }
 

@@ -27,6 +27,7 @@ import type {
   Storage,
   UserRecord,
 } from './types.js';
+import { newSpaceRecord } from './types.js';
 
 // Rows as SQLite returns them (snake_case, booleans as 0/1).
 interface UserRow {
@@ -467,21 +468,7 @@ export class SqliteStorage implements Storage {
   // spaces
 
   async createSpace(s: NewSpace): Promise<SpaceRecord> {
-    const record: SpaceRecord = {
-      id: s.id,
-      hostId: s.hostId,
-      title: s.title,
-      description: s.description,
-      state: s.state,
-      requireSignIn: s.requireSignIn,
-      scheduledFor: s.scheduledFor,
-      createdAt: s.createdAt,
-      startedAt: s.startedAt,
-      endedAt: s.endedAt,
-      replayState: 'none',
-      replayTrimStartSec: 0,
-      replayExpiresAt: null,
-    };
+    const record = newSpaceRecord(s);
     this.q.insertSpace.run(spaceRow(record));
     return record;
   }

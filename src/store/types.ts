@@ -105,6 +105,11 @@ export interface OutboxRecord {
 
 export type NewSpace = Omit<SpaceRecord, 'replayTrimStartSec' | 'replayExpiresAt' | 'replayState'>;
 
+/** The record a new Space starts as (no replay yet): what every backend's createSpace stores. */
+export function newSpaceRecord(s: NewSpace): SpaceRecord {
+  return { ...s, replayState: 'none', replayTrimStartSec: 0, replayExpiresAt: null };
+}
+
 /** Social methods (follows, feed, search): social-types.ts. */
 export interface Storage extends SocialStorage {
   // users

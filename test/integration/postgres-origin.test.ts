@@ -35,6 +35,9 @@ describe('tribune origin with TRIBUNE_DATABASE_URL', () => {
     const host = await signedInClient(origin.url, 'pghost');
     const hostHandle = (await host.me()).user!.handle;
     const live = await host.createSpace({ title: 'Shared store hour' });
+    // A title PostgreSQL cannot store (a NUL character): a clear 400, not a 500.
+    const refused = await host.createSpace({ title: 'nul \u0000 title' }).catch((e: unknown) => e);
+    expect(refused).toMatchObject({ status: 400, code: 'BAD_REQUEST' });
     const later = await host.createSpace({
       title: 'Tomorrow on Postgres',
       scheduledFor: new Date(Date.now() + 86_400_000).toISOString(),

@@ -11,6 +11,7 @@ import { migratePg, pgMigrations, PG_SCHEMA_VERSION } from '../../src/store/pg-m
 import { PostgresStorage, redactDatabaseUrl } from '../../src/store/postgres.js';
 import { startPostgres, type PostgresServer } from '../support/postgres.js';
 import { freePort } from '../support/server.js';
+import { waitFor } from '../support/wait.js';
 import { iso, space, user } from '../support/storage-fixtures.js';
 import { describeStorage } from '../support/storage-suite.js';
 
@@ -163,9 +164,24 @@ describe('PostgresStorage: pool, timeouts, failures', () => {
     await st.createUser(user('u1'));
     const db = new URL(url).pathname.slice(1);
     await server.admin(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '${db}'`);
-    await new Promise((r) => setTimeout(r, 200));
-    expect(errors.length).toBeGreaterThan(0);
+    await waitFor('the cut reported', () => errors.length > 0);
     expect(await st.userById('u1')).toEqual(user('u1'));
+    await st.close();
+  });
+
+  it('a value PostgreSQL refuses (NUL in text, a number out of range) is 400 BAD_REQUEST, not a 500', async () => {
+    const st = await PostgresStorage.open(await server.createDatabase());
+    await st.createUser(user('u1'));
+    const code = (p: Promise<unknown>) =>
+      p.then(
+        () => 'stored',
+        (e: unknown) => (e as { code?: string }).code,
+      );
+    expect(await code(st.createSpace(space('s1', { title: 'nul \u0000 inside' })))).toBe('BAD_REQUEST');
+    expect(await code(st.createUser(user('u2', 'u2', 'a\u0000b')))).toBe('BAD_REQUEST');
+    expect(await st.spaceById('s1')).toBeUndefined(); // nothing half-written
+    await st.createSpace(space('s2'));
+    expect(await code(st.fenceSpaceMedia('s2', 1e20))).toBe('BAD_REQUEST'); // past BIGINT
     await st.close();
   });
 
