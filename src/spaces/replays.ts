@@ -26,11 +26,15 @@ export class ReplayService {
     this.svc.emit('space', id);
   }
 
-  /** Deletes a replay's recording from disk (host's delete, or retention). Clips are copies and stay. */
+  /**
+   * Deletes a replay's recording from disk (host's delete, or retention), then records it: once the
+   * Space says deleted/expired the files are gone (a failed delete is retried by the next pass).
+   * Clips are copies and stay.
+   */
   async dropReplay(s: SpaceRecord, state: 'deleted' | 'expired'): Promise<void> {
     this.svc.registry.forget(s.id);
-    await this.svc.storage.updateSpace(s.id, { replayState: state, replayExpiresAt: null });
     await deleteRecording(this.svc.registry.root, s.id);
+    await this.svc.storage.updateSpace(s.id, { replayState: state, replayExpiresAt: null });
   }
 
   async trimReplay(user: UserRecord, id: string, startSec: number): Promise<SpaceView> {

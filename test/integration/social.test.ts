@@ -208,11 +208,16 @@ describe('profiles, follows, the notification feed and the followers webhook', (
     await host.end(recorded.id);
     const silent = await host.createSpace({ title: 'Silent' });
     await host.end(silent.id);
+    // A live Space records (silence) from its start: on a busy machine a few parts may exist by the
+    // end, and then there is a replay. Delete it, so this one is "ended without a replay" for sure.
+    await host.deleteReplay(silent.id).catch(() => undefined);
     const ended = await new TribuneClient({ baseUrl: server.url }).userSpaces(h, { state: 'ended' });
-    expect(ended.spaces.map((s) => [s.title, s.replay.state])).toEqual([
-      ['Silent', 'none'],
-      ['Recorded', 'available'],
+    expect(ended.spaces.map((s) => [s.title, s.replay.state === 'available'])).toEqual([
+      ['Silent', false], // 'none', or 'deleted' when a few silent parts had been recorded
+      ['Recorded', true],
     ]);
+    expect(['none', 'deleted']).toContain(ended.spaces[0].replay.state);
+    expect(ended.spaces[1].replay.state).toBe('available');
     const all = await host.userSpaces(h, { limit: 100 });
     expect(all.spaces).toHaveLength(5);
   });
