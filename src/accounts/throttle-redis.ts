@@ -142,8 +142,8 @@ export class RedisSigninThrottle implements SigninGate {
     this.redis = redis as Scripted;
   }
 
-  /** The Redis keys of a handle's counters (hash, then attempts in flight): for tests. */
-  keysFor(handle: string, address: string): string[] {
+  /** The Redis keys of a sign-in's counters: the handle's hash and attempts in flight, the address's. */
+  private keysFor(handle: string, address: string): string[] {
     const h = `${this.prefix}h:${handle.toLowerCase()}`;
     const a = `${this.prefix}a:${address}`;
     return [h, `${h}:p`, a, `${a}:p`];

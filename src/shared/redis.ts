@@ -13,14 +13,12 @@ import { Redis } from 'ioredis';
 import { isTribuneError, TribuneError } from '../errors.js';
 
 /** A command that takes longer than this fails (503) instead of holding the request. */
-export const COMMAND_TIMEOUT_MS = 500;
+const COMMAND_TIMEOUT_MS = 500;
 /** Replies (strings) longer than this are refused as malformed: nothing Tribune stores is this big. */
 export const MAX_REPLY_BYTES = 4096;
 
 export interface SharedRedis {
   readonly client: Redis;
-  /** Connected and ready for commands. */
-  readonly ready: boolean;
   close(): Promise<void>;
 }
 
@@ -48,15 +46,10 @@ export function connectRedis(url: string, log: FastifyBaseLogger): SharedRedis {
     // A replica promoted or a READONLY reply: reconnect.
     reconnectOnError: (err) => /READONLY/.test(err.message),
   });
-  let ready = false;
   let down = false;
   client.on('ready', () => {
-    ready = true;
     if (down) log.info({ redis: where }, 'redis: back');
     down = false;
-  });
-  client.on('close', () => {
-    ready = false;
   });
   // Without a listener an 'error' event would crash the process. Log once per outage.
   client.on('error', (err: Error) => {
@@ -69,9 +62,6 @@ export function connectRedis(url: string, log: FastifyBaseLogger): SharedRedis {
   });
   return {
     client,
-    get ready() {
-      return ready;
-    },
     async close() {
       client.disconnect();
     },
