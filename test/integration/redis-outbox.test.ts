@@ -116,7 +116,8 @@ describe('the webhook outbox with two origins sharing PostgreSQL and Redis', () 
       JSON.stringify([...counts]),
     ).toBe(true);
     expect(deliveries.map((d) => d.spaceId).sort()).toEqual([...spaceIds].sort());
-    expect(await r.exists(LOCK_KEY)).toBe(0); // released after the pass
+    // Released after each pass (an empty pass may hold it for a moment: wait for it to go).
+    await waitFor('the lock released after the pass', async () => (await r.exists(LOCK_KEY)) === 0);
   }, 40_000);
 
   it('lets the other origin take over after the lock of a holder killed mid-pass expires', async () => {

@@ -11,6 +11,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Participants } from '../../src/api/schemas.js';
 import { ApiError, TribuneClient } from '../../src/client/index.js';
@@ -297,6 +298,10 @@ describe('several origins: PostgreSQL + Redis + a shared data dir, two edges', (
     );
 
     // --- Redis cut for 15 s: the Space keeps playing; writes succeed or answer 503; all recovers.
+    const probe = new Redis(redis.url);
+    const leaseKey = `tribune:space-owner:${space.id}`;
+    const leaseBefore = await probe.get(leaseKey);
+    expect(leaseBefore).toMatch(/^\d+ origin-b /);
     redis.pause();
     const cutAt = performance.now();
     const statuses = new Set<number>();
@@ -326,6 +331,7 @@ describe('several origins: PostgreSQL + Redis + a shared data dir, two edges', (
       expect(gap).toBeLessThan(1_000);
     }
     expect([...statuses].every((s) => s === 201 || s === 503)).toBe(true);
+    expect(statuses.has(503)).toBe(true); // the cut was felt: writes needing Redis were refused
     await waitFor(
       'the API back after the cut',
       async () => {
@@ -336,7 +342,11 @@ describe('several origins: PostgreSQL + Redis + a shared data dir, two edges', (
     );
     // The cut outlasted the lease, yet B kept the Space: once Redis answers again, B's heartbeat
     // takes its expired, unclaimed lease back (same token); nothing stopped, the speaker stayed on.
-    await new Promise((r) => setTimeout(r, 2_000));
+    await waitFor(
+      'the lease back in Redis, same holder and token',
+      async () => (await probe.get(leaseKey)) === leaseBefore,
+    );
+    probe.disconnect();
     expect(origins[1].logs()).not.toContain('lease lost');
     expect((await host.participants(space.id)).members.some((m) => m.connected)).toBe(true);
     expect(await host.end(space.id)).toMatchObject({ state: 'ended' });

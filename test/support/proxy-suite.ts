@@ -236,6 +236,7 @@ export function proxySuite(o: ProxySuiteOptions): void {
       // The segment is still there (immutable); Age tells how long it has been.
       const again = await client.get(hls(id, seg.uri));
       expect(again.cache).toBe('HIT');
+      expect(again.headers.age).toBeDefined(); // NaN would equal NaN below
       const age = Number(again.headers.age);
       if (o.countsAge) expect(age).toBeGreaterThanOrEqual(1);
       else expect(age).toBe(Number(s1!.headers.age));
