@@ -115,6 +115,8 @@ async function main(): Promise<void> {
     TRIBUNE_EDGE_JOINS_PER_SEC: String(JOINS_PER_SEC),
     // the crowd comes from 19 addresses (a rehearsal token lifts per-address limits too)
     TRIBUNE_EDGE_STREAMS_PER_ADDRESS: '10000000',
+    // thousands of connections per address: no per-address connection cap
+    TRIBUNE_EDGE_CONNECTIONS_PER_ADDRESS: '0',
   };
   const edge = startProc(
     'edge',

@@ -769,6 +769,13 @@ async function main(): Promise<void> {
     TRIBUNE_DATA_DIR: path.join(dataDir, 'edge'),
     // the bench's listeners come from 19 addresses: lift the per-address stream cap (default 64)
     TRIBUNE_EDGE_STREAMS_PER_ADDRESS: '10000000',
+    // ...and wrk from one: lift the flood limits (bench:attack measures them); telemetry stays on
+    TRIBUNE_EDGE_RATE_PER_ADDRESS: '0',
+    // wrk saturates the edge on purpose: automatic brownout would (rightly) treat its token-less
+    // part requests as new joins at tier 3 and refuse them; this bench measures the serving path
+    TRIBUNE_EDGE_BROWNOUT: 'off',
+    TRIBUNE_EDGE_RATE_PER_ADMISSION: '0',
+    TRIBUNE_EDGE_CONNECTIONS_PER_ADDRESS: '0',
   };
   if (args.batch !== undefined) edgeEnv.TRIBUNE_EDGE_STREAM_BATCH = args.batch;
   for (const kv of args['edge-env']) {

@@ -79,7 +79,30 @@ export interface TribuneConfig {
       /** Admission tokens last this long; pages renew them at half. */
       admissionTtlSec: number;
     };
+    /** Flood defences, under-attack mode and brownout (src/edge/defence). */
+    defence: {
+      /** Requests per second one client address may make without an admission token (0: no limit). */
+      perAddressRate: number;
+      /** ...and at once after a quiet spell. NAT-friendly: a campus behind one address still joins. */
+      perAddressBurst: number;
+      /** Requests per second one admitted player may make (LL-HLS needs ~10; stream mode ~1). */
+      perAdmissionRate: number;
+      perAdmissionBurst: number;
+      /** Concurrent connections per client address (0: no cap; off behind trustProxy). */
+      maxConnectionsPerAddress: number;
+      /** Under-attack mode: target proof-of-work solve time at no load (ms); at most 900 ms under load. */
+      powTargetMs: number;
+      /** Under-attack mode: the no-JavaScript path's wait before a place is given (ms). */
+      noJsDelayMs: number;
+      /** Brownout tiers from the edge's own load (`auto`), or only when an operator sets a floor (`off`). */
+      brownout: 'auto' | 'off';
+    };
   };
+  /**
+   * Handles of the accounts that operate this deployment: they open the operator console (`/ops`),
+   * switch under-attack mode and change edge capacity. Empty: nobody.
+   */
+  operators: string[];
   media: {
     /** Media engine processes (one JS thread each); Spaces are spread over them. */
     engines: number;
@@ -166,7 +189,18 @@ export const DEFAULTS: TribuneConfig = {
       joinsPerAddressPerMinute: 30,
       admissionTtlSec: 60,
     },
+    defence: {
+      perAddressRate: 100,
+      perAddressBurst: 200,
+      perAdmissionRate: 30,
+      perAdmissionBurst: 60,
+      maxConnectionsPerAddress: 256,
+      powTargetMs: 250,
+      noJsDelayMs: 5000,
+      brownout: 'auto',
+    },
   },
+  operators: [],
   media: { engines: Math.max(1, Math.min(8, os.availableParallelism())), maxBufferedFrames: 6 },
   spaces: {
     hostAbsentEndSec: 300,
@@ -233,7 +267,22 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): ConfigInput
         joinsPerSec: num(env.TRIBUNE_EDGE_JOINS_PER_SEC),
         joinsPerAddressPerMinute: num(env.TRIBUNE_EDGE_JOINS_PER_ADDRESS_PER_MINUTE),
       },
+      defence: {
+        perAddressRate: num(env.TRIBUNE_EDGE_RATE_PER_ADDRESS),
+        perAddressBurst: num(env.TRIBUNE_EDGE_BURST_PER_ADDRESS),
+        perAdmissionRate: num(env.TRIBUNE_EDGE_RATE_PER_ADMISSION),
+        perAdmissionBurst: num(env.TRIBUNE_EDGE_BURST_PER_ADMISSION),
+        maxConnectionsPerAddress: num(env.TRIBUNE_EDGE_CONNECTIONS_PER_ADDRESS),
+        powTargetMs: num(env.TRIBUNE_POW_TARGET_MS),
+        noJsDelayMs: num(env.TRIBUNE_NOJS_DELAY_MS),
+        brownout: (env.TRIBUNE_EDGE_BROWNOUT as 'auto' | 'off') || undefined,
+      },
     } as ConfigInput['edge'],
+    operators: env.TRIBUNE_OPERATORS
+      ? env.TRIBUNE_OPERATORS.split(',')
+          .map((h) => h.trim())
+          .filter(Boolean)
+      : undefined,
     spaces: {
       hostAbsentEndSec: num(env.TRIBUNE_HOST_ABSENT_END_SEC),
       replayRetentionDays: num(env.TRIBUNE_REPLAY_RETENTION_DAYS),
@@ -307,6 +356,21 @@ export function loadConfig(...inputs: ConfigInput[]): Readonly<TribuneConfig> {
   int('edge.admission.joinsPerSec', cfg.edge.admission.joinsPerSec, 1, 10_000_000);
   int('edge.admission.joinsPerAddressPerMinute', cfg.edge.admission.joinsPerAddressPerMinute, 1, 1_000_000);
   int('edge.admission.admissionTtlSec', cfg.edge.admission.admissionTtlSec, 10, 86_400);
+  const d = cfg.edge.defence;
+  int('edge.defence.perAddressRate', d.perAddressRate, 0, 10_000_000);
+  int('edge.defence.perAddressBurst', d.perAddressBurst, 1, 10_000_000);
+  int('edge.defence.perAdmissionRate', d.perAdmissionRate, 0, 10_000_000);
+  int('edge.defence.perAdmissionBurst', d.perAdmissionBurst, 1, 10_000_000);
+  int('edge.defence.maxConnectionsPerAddress', d.maxConnectionsPerAddress, 0, 10_000_000);
+  int('edge.defence.powTargetMs', d.powTargetMs, 10, 900);
+  int('edge.defence.noJsDelayMs', d.noJsDelayMs, 0, 60_000);
+  if (d.brownout !== 'auto' && d.brownout !== 'off')
+    problems.push('edge.defence.brownout must be auto or off');
+  if (
+    !Array.isArray(cfg.operators) ||
+    cfg.operators.some((h) => typeof h !== 'string' || !/^[A-Za-z0-9_]{1,32}$/.test(h))
+  )
+    problems.push('operators must be a list of account handles');
   for (const st of cfg.edge.stream.batchSteps) {
     int('edge.stream.batchSteps[].listeners', st.listeners, 0, 100_000_000);
     int('edge.stream.batchSteps[].parts', st.parts, 1, 25);

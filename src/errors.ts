@@ -78,6 +78,20 @@ export const ERRORS = {
   REHEARSAL_TOKEN_EXPIRED: { status: 403, message: 'The rehearsal token has expired' },
   CAPACITY_OUT_OF_RANGE: { status: 400, message: 'A capacity input is missing or outside its range' },
   ORIGIN_UNAVAILABLE: { status: 502, message: 'The edge could not reach the origin' },
+  // under-attack mode: proof of work and the no-JavaScript path (issue 9)
+  POW_INVALID: {
+    status: 400,
+    message: 'The proof-of-work challenge is forged or malformed, or the answer is not a short decimal',
+  },
+  POW_EXPIRED: { status: 410, message: 'The proof-of-work challenge has expired; ask for a new one' },
+  POW_WRONG_SPACE: { status: 400, message: 'The proof-of-work challenge is for another Space' },
+  POW_INSUFFICIENT: { status: 400, message: 'The proof-of-work answer does not meet the difficulty' },
+  POW_REPLAYED: { status: 409, message: 'This proof-of-work challenge was already redeemed' },
+  POW_BAD_DIFFICULTY: { status: 400, message: 'The claimed hash rate is not a sensible number' },
+  POW_EARLY: { status: 429, message: 'The delay pass is not ready yet; the page waits and moves on' },
+  BROWNOUT: { status: 503, message: 'The edge is shedding this work under overload; retry later' },
+  OPERATOR_REQUIRED: { status: 403, message: 'Only operators of this deployment may do that' },
+  STATUS_SIGNATURE_INVALID: { status: 400, message: 'The status document does not match its signature' },
   // several origins (issue 8)
   SPACE_MOVING: {
     status: 503,

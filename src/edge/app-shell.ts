@@ -195,6 +195,9 @@ const EMBED_PATH_RE = /^\/embed\/[^/]+\/?$/;
  * Loads `webRoot` (Vite's dist/web) into memory and returns the shell's handler. An absent or
  * empty web root gives a handler that answers nothing (always false).
  */
+/** A Space's page: `/s/<id>` (the id as the edge accepts it). */
+const NOJS_SPACE_RE = /^\/s\/([A-Za-z0-9_-]{1,64})\/?$/;
+
 export function createAppShell(webRoot: string, opts: AppShellOptions = {}): AppShell {
   const compress = opts.compress ?? true;
   const reserved = new RegExp(
@@ -251,6 +254,13 @@ export function createAppShell(webRoot: string, opts: AppShellOptions = {}): App
     // A missing hashed asset (an old build's name) is a 404 from the caller, never index.html.
     if (pathname.startsWith('/assets/') || path.posix.extname(pathname) !== '') return false;
     if (!index) return false;
+    // Without JavaScript a Space's page (`/s/<id>`) offers `?nojs=1` (a <noscript> link): the edge's plain player.
+    const nojs = q !== -1 ? NOJS_SPACE_RE.exec(pathname) : null;
+    if (nojs && new URLSearchParams(raw.slice(q + 1)).has('nojs')) {
+      res.writeHead(303, { location: `/hls/spaces/${nojs[1]}/nojs`, 'cache-control': 'no-store' });
+      res.end();
+      return true;
+    }
     // The app's pages may not be framed by other sites (clickjacking), except the embeddable
     // player, which exists to be (`/embed/<id>`).
     res.setHeader('content-security-policy', EMBED_PATH_RE.test(pathname) ? FRAME_ANY : FRAME_SELF);

@@ -39,6 +39,10 @@ import { RawResponse, type RawRequest } from './raw-http.js';
 import { capSendBuffer } from './sndbuf.js';
 import { StreamFeeds } from './stream-feed.js';
 import { StreamHub, type StreamHubOptions, type StreamListener } from './stream-hub.js';
+import type { EdgeDefence } from './defence/shield.js';
+import { admissionFromCookie } from './defence/nojs.js';
+import type { PatternKind, RequestClass } from './defence/types.js';
+import { noJs } from './defence/nojs-route.js';
 
 export interface EdgeHandlerOptions {
   loader: OriginLoader;
@@ -60,6 +64,8 @@ export interface EdgeHandlerOptions {
   trustProxy?: boolean;
   /** Admission (capacity, waiting room). Without it every listener is let in. */
   admission?: AdmissionGate;
+  /** Flood limits, under-attack mode, brownout, telemetry (src/edge/defence). Without it: none. */
+  defence?: EdgeDefence;
   log?: { warn(obj: object, msg: string): void; error(obj: object, msg: string): void };
 }
 
@@ -89,6 +95,7 @@ export interface EdgeHandler {
   readonly hub: StreamHub;
   readonly feeds: StreamFeeds;
   readonly admission: AdmissionGate | undefined;
+  readonly defence: EdgeDefence | undefined;
   /** Ends every stream (as at a Space's end) and stops the feeds. */
   close(): void;
 }
@@ -96,6 +103,8 @@ export interface EdgeHandler {
 const PREFIX_SPACES = '/hls/spaces/';
 const PREFIX_CLIPS = '/hls/clips/';
 const VIEW_FILE = 'view.json';
+/** The no-JavaScript listening path (src/edge/defence/nojs.ts). */
+const NOJS_FILE = 'nojs';
 /** Stream listeners are counted as listeners this often (the counter's window is 5 s). */
 const STREAM_COUNT_INTERVAL_MS = 2000;
 const CONTENT_JSON = 'application/json; charset=utf-8';
@@ -149,6 +158,33 @@ export function createEdgeHandler(opts: EdgeHandlerOptions): EdgeHandler {
   const liveNow = (): number => (live ? live.now() : Date.now());
   const registry = opts.registry ?? defaultRegistry;
   const gate = opts.admission;
+  const defence = opts.defence;
+  defence?.attach(gate);
+
+  /**
+   * What the request being answered is, for the defence telemetry: set while its synchronous part
+   * runs (reject/refuse/unauthorized and the routes write it), read once at the end of handle().
+   */
+  const cur: {
+    req: HotRequest | undefined;
+    cls: RequestClass;
+    kind: PatternKind;
+    blocking: boolean;
+    admission: string | undefined;
+  } = { req: undefined, cls: 'control', kind: 'other', blocking: false, admission: undefined };
+  const BAD_TOKEN_CODES = new Set([
+    'ADMISSION_INVALID',
+    'ADMISSION_EXPIRED',
+    'ADMISSION_REPLAYED',
+    'TICKET_INVALID',
+    'TICKET_EXPIRED',
+    'TICKET_REPLAYED',
+    'POW_INVALID',
+    'POW_EXPIRED',
+    'POW_WRONG_SPACE',
+    'POW_INSUFFICIENT',
+    'POW_REPLAYED',
+  ]);
 
   const n = {
     requests: 0,
@@ -234,24 +270,52 @@ export function createEdgeHandler(opts: EdgeHandlerOptions): EdgeHandler {
     : undefined;
   countTimer?.unref();
 
-  const errors = new Map<string, PreparedError>();
-  const sendError = (res: HotResponse, err: TribuneError, extra?: string[]): true => {
-    let p = extra ? undefined : errors.get(err.message);
-    if (!p) {
-      p = prepareError(err, cors, extra);
-      if (!extra && errors.size < 256) errors.set(err.message, p);
+  // Refusals are prebuilt per message (and extra headers), and on the raw front per second as
+  // whole answers: a refused request costs no more than a cache HIT (issue 9).
+  type Prepared = PreparedError & { wire?: { key: number; bytes: Buffer; headLength: number } };
+  const errors = new Map<string, Prepared>();
+  const sendPrepared = (res: HotResponse, p: Prepared): true => {
+    if (res instanceof RawResponse && res.keepAlive) {
+      const sec = res.dateSecond();
+      if (!p.wire || p.wire.key !== sec) {
+        const head = res.headFor(p.status, p.headers);
+        const bytes = Buffer.allocUnsafeSlow(head.length + p.body.length);
+        head.copy(bytes, 0);
+        p.body.copy(bytes, head.length);
+        p.wire = { key: sec, bytes, headLength: head.length };
+      }
+      res.sendPrebuilt(p.wire.bytes, p.wire.headLength);
+      return true;
     }
     res.writeHead(p.status, p.headers);
     res.end(p.body);
     return true;
   };
+  const sendError = (res: HotResponse, err: TribuneError, extra?: string[]): true => {
+    const key = extra ? `${err.message}\n${extra.join('\n')}` : err.message;
+    let p = errors.get(key);
+    if (!p) {
+      p = prepareError(err, cors, extra);
+      if (errors.size < 256) errors.set(key, p);
+    }
+    return sendPrepared(res, p);
+  };
+  /** The gate's refusals are shared objects (a full edge): each prepared once. */
+  const refusals = new WeakMap<GateRefusal, Prepared>();
   const reject = (res: HotResponse, err: TribuneError): true => {
     n.rejected++;
+    cur.cls = BAD_TOKEN_CODES.has(err.code) ? 'bad_token' : err.status === 429 ? 'refused' : 'unknown_path';
     return sendError(res, err);
   };
   const refuse = (res: HotResponse, r: GateRefusal): true => {
     n.rejected++;
-    return sendError(res, r.error, r.retryAfterSec ? ['retry-after', String(r.retryAfterSec)] : undefined);
+    cur.cls = BAD_TOKEN_CODES.has(r.error.code) ? 'bad_token' : 'refused';
+    let p = refusals.get(r);
+    if (!p) {
+      p = prepareError(r.error, cors, r.retryAfterSec ? ['retry-after', String(r.retryAfterSec)] : undefined);
+      refusals.set(r, p);
+    }
+    return sendPrepared(res, p);
   };
   const sendJson = (res: HotResponse, status: number, body: unknown, extra: string[] = []): true => {
     const b = Buffer.isBuffer(body) ? body : Buffer.from(JSON.stringify(body));
@@ -263,6 +327,7 @@ export function createEdgeHandler(opts: EdgeHandlerOptions): EdgeHandler {
   };
   const unauthorized = (res: HotResponse): true => {
     n.unauthorized++;
+    cur.cls = 'bad_token';
     return sendError(res, new TribuneError('LISTEN_TOKEN_REQUIRED'));
   };
 
@@ -341,12 +406,16 @@ export function createEdgeHandler(opts: EdgeHandlerOptions): EdgeHandler {
   };
 
   const admissionOf = (req: HotRequest, rawQuery: string): string | undefined => {
+    if (cur.req === req) return cur.admission; // read once per request by handle()
     if (rawQuery.includes('admission=')) {
       const q = new URLSearchParams(rawQuery).get('admission');
       if (q) return q;
     }
     const h = req.headers[ADMISSION_HEADER];
-    return typeof h === 'string' && h ? h : undefined;
+    if (typeof h === 'string' && h) return h;
+    // The no-JavaScript player's admission travels in a cookie (nojs.ts).
+    const c = req.headers.cookie;
+    return typeof c === 'string' ? admissionFromCookie(c) : undefined;
   };
 
   const addressOf = (req: HotRequest): string => {
@@ -447,11 +516,14 @@ export function createEdgeHandler(opts: EdgeHandlerOptions): EdgeHandler {
     let key: string;
     let lid: string | undefined;
     const isState = file === STATE_FILE;
+    cur.kind = isState || file === VIEW_FILE ? 'state' : file.endsWith('.m3u8') ? 'playlist' : 'part';
     if (isState) {
       const st = parseStateRequest(id, rawQuery);
       if (!st.ok) return reject(res, st.error);
       key = `${st.id}/${STATE_FILE}${st.query}`;
       lid = st.lid;
+      // Brownout tier 2: a Space's new versions reach this edge's players every 3 s at most.
+      if (st.v !== undefined && defence?.brownout.sheds(2) && slowState(res, id, rawQuery, req)) return true;
     } else {
       const parsed = parseEdgePath(id, file, file === VIEW_FILE ? '' : rawQuery);
       if (!parsed.ok) return reject(res, parsed.error);
@@ -459,10 +531,15 @@ export function createEdgeHandler(opts: EdgeHandlerOptions): EdgeHandler {
     }
     const token = tokenOf(req, rawQuery);
     const isView = file === VIEW_FILE;
-    if (gate && !isState && !isView) {
-      const kind = file.endsWith('.m3u8') ? 'playlist' : 'object';
-      const check = gate.media(id, admissionOf(req, rawQuery), addressOf(req), kind);
-      if (!check.ok) return refuse(res, check.refusal);
+    if (!isState && !isView) {
+      const playlist = cur.kind === 'playlist';
+      if (playlist) cur.blocking = rawQuery.includes('_HLS_msn=');
+      const adm = admissionOf(req, rawQuery);
+      if (gate) {
+        const check = gate.media(id, adm, addressOf(req), playlist ? 'playlist' : 'object');
+        if (!check.ok) return refuse(res, check.refusal);
+      }
+      cur.cls = adm !== undefined ? 'media_token' : 'tokenless';
     }
     // Known to require sign-in: refuse before the origin is touched. The public view is not secret
     // (title, host, state: what a page needs to ask its visitor to sign in), so it is not refused.
@@ -474,7 +551,10 @@ export function createEdgeHandler(opts: EdgeHandlerOptions): EdgeHandler {
       });
       return true;
     }
-    lookup(res, key, `${originPrefix}/${key}`, (loaded) => finishSpace(res, id, loaded, token, isState, lid));
+    lookup(res, key, `${originPrefix}/${key}`, (loaded) => {
+      if (isState) noteStateVersion(id, loaded.outcome);
+      finishSpace(res, id, loaded, token, isState, lid);
+    });
     return true;
   };
 
@@ -525,6 +605,14 @@ export function createEdgeHandler(opts: EdgeHandlerOptions): EdgeHandler {
     ...(cors ? ['access-control-allow-origin', '*'] : []),
   ];
   const docState = new WeakMap<CacheEntry, string | undefined>();
+  const titleOf = (entry: CacheEntry): string | undefined => {
+    try {
+      const t = (JSON.parse(entry.body.toString('utf8')) as { title?: unknown }).title;
+      return typeof t === 'string' ? t : undefined;
+    } catch {
+      return undefined;
+    }
+  };
   const stateOf = (entry: CacheEntry): string | undefined => {
     if (!docState.has(entry)) {
       let st: string | undefined;
@@ -547,16 +635,19 @@ export function createEdgeHandler(opts: EdgeHandlerOptions): EdgeHandler {
     }
     const lid = lids[0] ?? randomBytes(12).toString('base64url');
     const address = addressOf(req);
+    cur.kind = 'stream';
     const rehearsal = gate !== undefined && hasRehearsal(gate, req.headers);
     let aid: string | undefined;
     if (gate) {
-      const check = gate.media(id, admissionOf(req, rawQuery), address, 'stream');
+      const adm = admissionOf(req, rawQuery);
+      const check = gate.media(id, adm, address, 'stream');
       if (!check.ok) {
         refuse(res, check.refusal);
         return;
       }
       aid = check.aid;
-    }
+      cur.cls = adm !== undefined ? 'media_token' : 'tokenless';
+    } else cur.cls = 'tokenless';
     if (!rehearsal && !hub.reserve(address)) {
       gate?.streamClosed(aid);
       n.rejected++;
@@ -680,9 +771,18 @@ export function createEdgeHandler(opts: EdgeHandlerOptions): EdgeHandler {
    * admits, renews or queues. Never a 5xx for a crowd: past capacity the answer is a ticket.
    */
   const admit = (req: HotRequest, res: HotResponse, id: string, rawQuery: string): true => {
+    cur.kind = 'admit';
     const q = parseAdmitQuery(rawQuery);
     if (!q.ok) return reject(res, q.error);
     const g = gate!;
+    let rate: number | undefined;
+    if (defence) {
+      try {
+        rate = defence.pow.parseRate(q.rate);
+      } catch (err) {
+        return reject(res, err as TribuneError);
+      }
+    }
     const token = tokenOf(req, rawQuery);
     const key = `${id}/${STATE_FILE}`;
     lookup(res, key, `${originPrefix}/${key}`, ({ entry, outcome }) => {
@@ -690,19 +790,96 @@ export function createEdgeHandler(opts: EdgeHandlerOptions): EdgeHandler {
       if (!authorize(id, entry, token, true).ok) return void unauthorized(res);
       const state = stateOf(entry) ?? 'unknown';
       if (state === 'ended') return void reject(res, new TribuneError('SPACE_ENDED'));
+      const rehearsal = hasRehearsal(g, req.headers);
+      const address = addressOf(req);
+      if (defence && q.admission === undefined && q.ticket === undefined) defence.noteJoin(id);
+      // Under attack a newcomer proves some work first; holders of a token or ticket never do.
+      const holder =
+        q.ticket !== undefined || (q.admission !== undefined && g.holds(q.admission, id, address));
+      if (defence && !holder) {
+        if (defence.underAttack && !rehearsal) {
+          if (q.challenge === undefined) {
+            const challenge = defence.pow.challenge(id, { rate, load: defence.brownout.load, risk: 0 });
+            return void sendJson(res, 200, { admitted: false, challenge, state });
+          }
+          const proof = defence.pow.verify(id, q.challenge, q.answer ?? '');
+          if (!proof.ok) return void reject(res, new TribuneError(proof.code));
+        }
+      }
       const answer = g.admit({
         spaceId: id,
         state,
-        address: addressOf(req),
+        address,
         ticket: q.ticket,
         admission: q.admission,
-        rehearsal: hasRehearsal(g, req.headers),
+        rehearsal,
       });
       if (!('admitted' in answer)) return void refuse(res, answer);
       const out = admitBody(answer, state);
       sendJson(res, 200, out.body, out.headers);
     });
     return true;
+  };
+
+  // ------------------------------------------------------------------ flood refusals
+  /** The 429 of a flood limit: prebuilt like every refusal, as cheap as a cache HIT. */
+  const flood: Prepared = prepareError(
+    new TribuneError('RATE_LIMITED', 'too many requests from this address'),
+    cors,
+    ['retry-after', '1'],
+  );
+  const sendFlood = (res: HotResponse): true => {
+    n.rejected++;
+    return sendPrepared(res, flood);
+  };
+
+  // ------------------------------------------------------------------ brownout tier 2
+  /** Per Space: when this edge last got a new state version, and the polls held until 3 s after it. */
+  const stateSlow = new Map<string, { at: number; held: (() => void)[]; timer?: NodeJS.Timeout }>();
+  const SLOW_STATE_MS = 3000;
+  const slowState = (res: HotResponse, id: string, rawQuery: string, req: HotRequest): boolean => {
+    const s = stateSlow.get(id);
+    const t = now();
+    if (!s || t - s.at >= SLOW_STATE_MS) return false;
+    s.held.push(() => {
+      if (!res.destroyed && !res.writableEnded) spaceObject(req, res, id, STATE_FILE, rawQuery);
+    });
+    s.timer ??= setTimeout(
+      () => {
+        const held = s.held;
+        s.held = [];
+        s.timer = undefined;
+        s.at = 0;
+        for (const run of held) run();
+      },
+      SLOW_STATE_MS - (t - s.at),
+    );
+    return true;
+  };
+  const noteStateVersion = (id: string, outcome: string): void => {
+    if (outcome !== 'MISS' || !defence?.brownout.sheds(2)) return;
+    const s = stateSlow.get(id);
+    if (s) s.at = now();
+    else if (stateSlow.size < 100_000) stateSlow.set(id, { at: now(), held: [] });
+  };
+
+  // ------------------------------------------------------------------ nojs
+  const noJsContext = {
+    gate: gate!,
+    defence: defence!,
+    state: (res: HotResponse, id: string, then: (state: string, title: string | undefined) => void): void => {
+      const key = `${id}/${STATE_FILE}`;
+      lookup(res, key, `${originPrefix}/${key}`, ({ entry, outcome }) => {
+        if (entry.status < 200 || entry.status >= 300) return sendEntry(res, entry, outcome, false);
+        // A Space that requires sign-in needs the page (and its listen token): no plain player.
+        if (access.requiresToken(id) || isSignedIn(entry.access)) return void unauthorized(res);
+        then(stateOf(entry) ?? 'unknown', titleOf(entry));
+      });
+    },
+    address: addressOf,
+    rehearsal: (req: HotRequest) => gate !== undefined && hasRehearsal(gate, req.headers),
+    reject: (res: HotResponse, err: TribuneError) => void reject(res, err),
+    refuse: (res: HotResponse, r: GateRefusal) => void refuse(res, r),
   };
 
   const handle = (req: HotRequest, res: HotResponse): boolean => {
@@ -714,6 +891,32 @@ export function createEdgeHandler(opts: EdgeHandlerOptions): EdgeHandler {
     const q = url.indexOf('?');
     const path = q === -1 ? url : url.slice(0, q);
     const rawQuery = q === -1 ? '' : url.slice(q + 1);
+    if (!defence) return route(req, res, path, rawQuery);
+    // The cheap checks first: the request's admission (one cached HMAC check), its bucket.
+    const t = now();
+    const address = addressOf(req);
+    cur.req = undefined;
+    cur.admission = admissionOf(req, rawQuery);
+    cur.req = req;
+    cur.cls = 'control';
+    cur.kind = 'other';
+    cur.blocking = false;
+    const claims = cur.admission !== undefined && gate ? gate.peek(cur.admission) : null;
+    // A rehearsal (the operator's own load test, few addresses) is not a flood.
+    if (!defence.allow(address, claims?.a, t) && !(gate && hasRehearsal(gate, req.headers))) {
+      defence.telemetry.record(address, 'refused', 'other', false, t);
+      cur.req = undefined;
+      return sendFlood(res);
+    }
+    try {
+      return route(req, res, path, rawQuery);
+    } finally {
+      defence.telemetry.record(address, cur.cls, cur.kind, cur.blocking, t, claims?.a);
+      cur.req = undefined;
+    }
+  };
+
+  const route = (req: HotRequest, res: HotResponse, path: string, rawQuery: string): boolean => {
     if (path.startsWith(PREFIX_SPACES)) {
       const rest = path.slice(PREFIX_SPACES.length);
       const slash = rest.indexOf('/');
@@ -725,7 +928,15 @@ export function createEdgeHandler(opts: EdgeHandlerOptions): EdgeHandler {
         if (!SPACE_ID_RE.test(id)) return reject(res, new TribuneError('BAD_REQUEST', 'invalid Space id'));
         return admit(req, res, id, rawQuery);
       }
+      if (file === NOJS_FILE) {
+        if (!gate || !defence)
+          return reject(res, new TribuneError('NOT_FOUND', 'this edge has no admission'));
+        if (!SPACE_ID_RE.test(id)) return reject(res, new TribuneError('BAD_REQUEST', 'invalid Space id'));
+        cur.kind = 'admit';
+        return noJs(noJsContext, req, res, id, rawQuery);
+      }
       if (file === LISTENERS_FILE) {
+        cur.kind = 'state';
         if (!SPACE_ID_RE.test(id)) return reject(res, new TribuneError('BAD_REQUEST', 'invalid Space id'));
         const q = parseListenersQuery(rawQuery);
         if (!q.ok) return reject(res, q.error);
@@ -745,6 +956,7 @@ export function createEdgeHandler(opts: EdgeHandlerOptions): EdgeHandler {
       const rest = path.slice(PREFIX_CLIPS.length);
       const slash = rest.indexOf('/');
       if (slash <= 0) return reject(res, new TribuneError('NOT_FOUND', 'no such clip file'));
+      cur.kind = 'part';
       return clipObject(req, res, rest.slice(0, slash), rest.slice(slash + 1), rawQuery);
     }
     if (gate) {
@@ -759,8 +971,11 @@ export function createEdgeHandler(opts: EdgeHandlerOptions): EdgeHandler {
     hub,
     feeds,
     admission: gate,
+    defence,
     close() {
       if (gate) gate.close();
+      defence?.close();
+      for (const s of stateSlow.values()) clearTimeout(s.timer);
       if (countTimer) clearInterval(countTimer);
       feeds.close();
       for (const id of hub.activeSpaces()) hub.end(id);

@@ -228,6 +228,12 @@ export interface RawFrontOptions {
   keepAliveTimeoutMs: number;
   /** The 408 answer (Tribune's error shape). */
   timeoutResponse: () => Buffer;
+  /**
+   * Asked first for every new connection (a per-address cap): false = answer `refusal()` and
+   * close, before reading anything.
+   */
+  accept?: (socket: Socket) => boolean;
+  refusal?: () => Buffer;
 }
 
 /**
@@ -253,6 +259,13 @@ export function installRawFront(server: Server, opts: RawFrontOptions): void {
   };
 
   server.on('connection', (socket: Socket) => {
+    if (opts.accept && !opts.accept(socket)) {
+      socket.on('error', () => undefined);
+      const refusal = opts.refusal?.();
+      if (refusal) socket.end(refusal);
+      else socket.destroy();
+      return;
+    }
     held.add(socket);
     socket.setNoDelay(true);
     let buf: Buffer = Buffer.alloc(0);

@@ -26,6 +26,8 @@ import type { OriginLoader } from './origin-loader.js';
 import { OriginPool } from './origin-pool.js';
 import { originUrls } from '../config.js';
 import { edgeRoutes } from './routes.js';
+import { createEdgeDefence } from './defence/metrics.js';
+import { reportHooks } from './defence/shield.js';
 import { createEdgeFront, DEFAULT_WEB_ROOT } from './front.js';
 
 export interface EdgeServerOptions {
@@ -61,6 +63,8 @@ export interface EdgeServerOptions {
   admission?: TribuneConfig['edge']['admission'] | false;
   /** Names this edge in queue tickets. Default `edge`. */
   edgeId?: string;
+  /** Flood limits, under-attack mode, brownout, telemetry. Default false: none (runEdge: the config's). */
+  defence?: TribuneConfig['edge']['defence'] | false;
 }
 
 export interface EdgeInternals {
@@ -80,8 +84,12 @@ export function createEdgeServer(opts: EdgeServerOptions): EdgeServer {
   const loader = opts.loader ?? new OriginPool(origins, { timeoutMs: opts.originTimeoutMs, registry });
   const cache = new EdgeCache({ maxBytes: opts.cacheBytes });
   const log = opts.logger;
+  const defence = opts.defence
+    ? createEdgeDefence(opts.defence, opts.tokenSecret, registry, { trustProxy: opts.trustProxy })
+    : undefined;
   const live = createEdgeLive({
     originUrl: opts.live?.sink ? undefined : origins,
+    ...(defence ? { reports: reportHooks(defence) } : {}),
     ...opts.live,
     tokenSecret: opts.tokenSecret,
     registry,
@@ -107,6 +115,7 @@ export function createEdgeServer(opts: EdgeServerOptions): EdgeServer {
     registry,
     live,
     admission,
+    defence,
     stream: opts.stream,
     trustProxy: opts.trustProxy,
     log: { warn: (o, m) => app.log.warn(o, m), error: (o, m) => app.log.error(o, m) },
@@ -194,6 +203,7 @@ export async function runEdge(
     originTimeoutMs: config.edge.originTimeoutMs,
     stream: config.edge.stream,
     admission: config.edge.admission,
+    defence: config.edge.defence,
     edgeId: `${hostname()}:${config.port}`,
     logger: config.logLevel,
     processMetrics: true,

@@ -8,7 +8,13 @@ import { Counter, Gauge, register as defaultRegistry, type Registry } from 'prom
 import { ListenAccess } from './edge-access.js';
 import { ListenerCounter } from './edge-counter.js';
 import { ReactionTally, WindowRateLimiter } from './edge-reactions.js';
-import { EdgeReporter, httpReportSender, type ReporterLog, type ReportSender } from './edge-reporter.js';
+import {
+  EdgeReporter,
+  httpReportSender,
+  type EdgeReporterOptions,
+  type ReporterLog,
+  type ReportSender,
+} from './edge-reporter.js';
 import { deriveEdgeSecret } from './signature.js';
 import type { EdgeReport } from './types.js';
 
@@ -26,8 +32,13 @@ export interface EdgeLiveOptions {
    * a failure). A list: several origins, any of which takes a report (see httpReportSender).
    */
   originUrl?: string | readonly string[] | (() => string | undefined);
-  /** Instead of HTTP: hand each report to this (e.g. `(r) => hub.ingest(r)` in one process). */
+  /**
+   * Instead of HTTP: hand each report to this (e.g. `(r) => hub.ingest(r)` in one process); what it
+   * returns is the origin's answer (as an HTTP report's JSON answer).
+   */
   sink?: (report: EdgeReport) => Promise<unknown> | unknown;
+  /** Defence telemetry added to each report, the origin's answer handed back, samples left out. */
+  reports?: Pick<EdgeReporterOptions, 'extend' | 'onAnswer' | 'samples'>;
   edgeId?: string;
   /** Default 1000. */
   reportIntervalMs?: number;
@@ -112,9 +123,7 @@ export function createEdgeLive(opts: EdgeLiveOptions): EdgeLive {
 
   const sink = opts.sink;
   const send: ReportSender = sink
-    ? async (report) => {
-        await sink(report);
-      }
+    ? async (report) => sink(report)
     : httpReportSender(opts.originUrl!, edgeSecret);
   const reporter = new EdgeReporter({
     counter: listeners,
@@ -125,6 +134,7 @@ export function createEdgeLive(opts: EdgeLiveOptions): EdgeLive {
     timeoutMs: opts.reportTimeoutMs,
     now,
     log: opts.log,
+    ...opts.reports,
     onSent: () => reportsSent.inc(),
     onFailure: () => reportFailures.inc(),
   });

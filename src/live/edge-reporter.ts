@@ -10,8 +10,11 @@ import type { ReactionTally } from './edge-reactions.js';
 import { signReport } from './signature.js';
 import { EDGE_SAMPLE_MAX, EDGE_SIGNATURE_HEADER, type EdgeReport } from './types.js';
 
-/** Delivers one report; rejects (or throws) on failure. `signal` fires on timeout or stop. */
-export type ReportSender = (report: EdgeReport, signal: AbortSignal) => Promise<void> | void;
+/**
+ * Delivers one report; rejects (or throws) on failure. `signal` fires on timeout or stop. Resolves
+ * to the origin's answer (its defence control, see src/edge/defence/types.ts), if any.
+ */
+export type ReportSender = (report: EdgeReport, signal: AbortSignal) => Promise<unknown> | unknown;
 
 export interface ReporterLog {
   warn(obj: object, msg: string): void;
@@ -32,6 +35,12 @@ export interface EdgeReporterOptions {
   log?: ReporterLog;
   onSent?: () => void;
   onFailure?: (err: unknown) => void;
+  /** Adds to each report before it is sent (the edge's defence telemetry). */
+  extend?: (report: EdgeReport, nowMs: number) => void;
+  /** The origin's answer to a delivered report. */
+  onAnswer?: (answer: unknown) => void;
+  /** False: leave the listener sample out (brownout tier 1). Default: always in. */
+  samples?: () => boolean;
 }
 
 export function randomEdgeId(): string {
@@ -47,7 +56,7 @@ export function httpReportSender(
   originUrl: string | readonly string[] | (() => string | undefined),
   edgeSecret: Buffer,
 ): ReportSender {
-  const post = async (base: string, body: string, signal: AbortSignal): Promise<void> => {
+  const post = async (base: string, body: string, signal: AbortSignal): Promise<unknown> => {
     const res = await fetch(`${base.replace(/\/+$/, '')}/origin/live/report`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', [EDGE_SIGNATURE_HEADER]: signReport(edgeSecret, body) },
@@ -57,6 +66,12 @@ export function httpReportSender(
     const text = await res.text().catch(() => ''); // drain: keeps the connection reusable
     if (res.status < 200 || res.status >= 300)
       throw new Error(`origin answered ${res.status} to a report: ${text.slice(0, 200)}`);
+    if (res.status !== 200 || text === '') return undefined;
+    try {
+      return JSON.parse(text) as unknown;
+    } catch {
+      return undefined;
+    }
   };
   if (typeof originUrl !== 'string' && typeof originUrl !== 'function') {
     const bases = [...originUrl];
@@ -68,9 +83,9 @@ export function httpReportSender(
       for (let i = 0; i < bases.length; i++) {
         const idx = (current + i) % bases.length;
         try {
-          await post(bases[idx]!, body, signal);
+          const answer = await post(bases[idx]!, body, signal);
           current = idx;
-          return;
+          return answer;
         } catch (err) {
           if (signal.aborted) throw err;
           lastErr = err;
@@ -82,7 +97,7 @@ export function httpReportSender(
   return async (report, signal) => {
     const base = typeof originUrl === 'function' ? originUrl() : originUrl;
     if (!base) throw new Error('origin URL not known yet');
-    await post(base, JSON.stringify(report), signal);
+    return post(base, JSON.stringify(report), signal);
   };
 }
 
@@ -137,20 +152,27 @@ export class EdgeReporter {
     counter.sweep(nowMs);
     const reactions = tally.drain();
     const ids = new Set([...counter.spaceIds(), ...reactions.keys(), ...this.nonZero]);
+    const withSamples = this.opts.samples?.() ?? true;
     const spaces: EdgeReport['spaces'] = {};
     for (const id of ids) {
       const listeners = counter.count(id, nowMs);
       const r = reactions.get(id) ?? {};
       const active = listeners > 0 || Object.keys(r).length > 0;
       if (!active && !this.nonZero.has(id)) continue;
-      spaces[id] = { listeners, reactions: r, sample: counter.sample(id, EDGE_SAMPLE_MAX) };
+      spaces[id] = {
+        listeners,
+        reactions: r,
+        sample: withSamples ? counter.sample(id, EDGE_SAMPLE_MAX) : [],
+      };
       if (active) this.nonZero.add(id);
       else this.nonZero.delete(id);
     }
     // Strictly increasing per edge: the origin ignores a report not newer than the last one.
     const atMs = Math.max(Math.floor(nowMs), this.lastAtMs + 1);
     this.lastAtMs = atMs;
-    return { edgeId: this.edgeId, atMs, spaces };
+    const report: EdgeReport = { edgeId: this.edgeId, atMs, spaces };
+    this.opts.extend?.(report, nowMs);
+    return report;
   }
 
   /** Builds and delivers one report (skipped while the previous one is in flight). Never throws. */
@@ -177,8 +199,9 @@ export class EdgeReporter {
     );
     try {
       const report = this.buildReport();
-      await this.opts.send(report, ac.signal);
+      const answer = await this.opts.send(report, ac.signal);
       this.sent++;
+      if (answer !== undefined) this.opts.onAnswer?.(answer);
       this.opts.onSent?.();
       if (this.failing) {
         this.failing = false;

@@ -10,6 +10,7 @@ import { TribuneError } from '../errors.js';
 import { clientGone, toTribuneError } from './http.js';
 import type { LiveHub } from './hub.js';
 import { verifyReportSignature } from './signature.js';
+import { HLL_P, RATE_BUCKETS, REQUEST_CLASSES } from '../edge/defence/types.js';
 import {
   ACCESS_HEADER,
   EDGE_SAMPLE_MAX,
@@ -28,6 +29,11 @@ export interface LiveOriginRoutesOptions {
   reportBodyLimit?: number;
   /** Told of every report accepted (several origins share them: shared/redis-events.ts). */
   onReport?: (signature: string, raw: Buffer) => void;
+  /**
+   * The answer to an accepted report (200 JSON: the edge's defence orders, src/ops/defence);
+   * without it: 204.
+   */
+  answer?: (report: EdgeReport) => unknown;
 }
 
 export const STATE_CONTENT_TYPE = 'application/json; charset=utf-8';
@@ -58,6 +64,74 @@ export function stateCacheControl(doc: LiveDoc, v: number | undefined): string {
   return v === undefined || doc.v > v ? CACHE_LIVE_STATE : CACHE_HELD_STATE;
 }
 
+const count = { type: 'integer', minimum: 0, maximum: 1_000_000_000 } as const;
+/** An edge's defence telemetry window (src/edge/defence/types.ts), bounded everywhere. */
+const defenceWindowSchema = {
+  type: 'object',
+  required: [
+    'fromMs',
+    'toMs',
+    'classes',
+    'clientsHll',
+    'rateHistogram',
+    'networks',
+    'knownNetworks',
+    'patternOk',
+    'patternTotal',
+    'cpu',
+    'tier',
+    'underAttack',
+    'admission',
+    'joinsBySpace',
+    'pow',
+  ],
+  additionalProperties: false,
+  properties: {
+    fromMs: { type: 'number', minimum: 0 },
+    toMs: { type: 'number', minimum: 0 },
+    classes: {
+      type: 'object',
+      additionalProperties: false,
+      required: REQUEST_CLASSES as unknown as string[],
+      properties: Object.fromEntries(REQUEST_CLASSES.map((c) => [c, count])),
+    },
+    clientsHll: { type: 'string', maxLength: 4 * Math.ceil(2 ** HLL_P / 3) + 4 },
+    rateHistogram: { type: 'array', maxItems: RATE_BUCKETS, items: count },
+    networks: count,
+    knownNetworks: count,
+    patternOk: count,
+    patternTotal: count,
+    cpu: { type: 'number', minimum: 0, maximum: 1 },
+    tier: { type: 'integer', enum: [0, 1, 2, 3] },
+    underAttack: { type: 'boolean' },
+    admission: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['maxListeners', 'joinsPerSec', 'admitted', 'queue', 'joins', 'admittedInWindow'],
+      properties: {
+        maxListeners: count,
+        joinsPerSec: count,
+        admitted: count,
+        queue: count,
+        joins: count,
+        admittedInWindow: count,
+      },
+    },
+    joinsBySpace: {
+      type: 'object',
+      maxProperties: 100,
+      propertyNames: { pattern: '^[A-Za-z0-9_-]{1,64}$' },
+      additionalProperties: count,
+    },
+    pow: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['issued', 'solved', 'failed'],
+      properties: { issued: count, solved: count, failed: count },
+    },
+  },
+} as const;
+
 const reportSchema = {
   type: 'object',
   required: ['edgeId', 'atMs', 'spaces'],
@@ -65,6 +139,7 @@ const reportSchema = {
   properties: {
     edgeId: { type: 'string', pattern: '^[A-Za-z0-9_-]{1,64}$' },
     atMs: { type: 'integer', minimum: 0 },
+    defence: defenceWindowSchema,
     spaces: {
       type: 'object',
       maxProperties: 50_000,
@@ -160,12 +235,14 @@ export function liveOriginRoutes(opts: LiveOriginRoutesOptions): FastifyPluginAs
           },
         },
         async (request, reply) => {
-          if (hub.ingest(request.body as EdgeReport))
+          const report = request.body as EdgeReport;
+          if (hub.ingest(report))
             opts.onReport?.(
               String(request.headers[EDGE_SIGNATURE_HEADER]),
               (request as unknown as { rawReport: Buffer }).rawReport,
             );
-          return reply.code(204).send();
+          if (!opts.answer) return reply.code(204).send();
+          return reply.code(200).header('cache-control', 'no-store').send(opts.answer(report));
         },
       );
     });

@@ -1,3 +1,5 @@
+import type { DefenceWindow } from '../edge/defence/types.js';
+
 /**
  * Live state of a Space (listener count, speakers, reactions) as published by the origin's LiveHub
  * and long-polled by listeners through the edges. Shared by origin, edge and clients.
@@ -57,6 +59,8 @@ export interface EdgeReport {
       sample: string[];
     }
   >;
+  /** The edge's defence telemetry since its previous report (src/edge/defence). */
+  defence?: DefenceWindow;
 }
 
 /** Header carrying hex HMAC-SHA256(edgeSecret, raw report body). */

@@ -19,6 +19,10 @@ import { LISTEN_BACKLOG } from '../edge/limits.js';
 import type { OriginLoader } from '../edge/origin-loader.js';
 import { OriginPool } from '../edge/origin-pool.js';
 import { createEdgeHandler, type EdgeHandler } from '../edge/hot.js';
+import { createEdgeDefence } from '../edge/defence/metrics.js';
+import { reportHooks } from '../edge/defence/shield.js';
+import { DefenceCenter } from '../ops/defence/center.js';
+import { defenceRoutes } from '../ops/defence/routes.js';
 import { createAdmissionGate } from '../edge/admission/metrics.js';
 import { listenerServerFactory, tribuneClientErrorHandler } from '../edge/http-server.js';
 import { edgeRoutes } from '../edge/routes.js';
@@ -166,6 +170,20 @@ export async function createOrigin(
   const social = new SocialService(svc);
   svc.announce = (s) => social.announce(s);
   const edgeSecret = deriveEdgeSecret(secret);
+  // Crowd or attack: the edges' telemetry, the verdict, the operator's orders (src/ops/defence).
+  const liveIds = (): string[] => hub.spaceIds().filter((id) => hub.doc(id).state === 'live');
+  const defence = new DefenceCenter({
+    dataDir: config.dataDir,
+    tokenSecret: secret,
+    deployment: config.cluster.originId || config.cluster.selfUrl || `${hostname()}:${config.port}`,
+    registry: metrics,
+    spaces: () => {
+      const ids = liveIds();
+      return { live: ids.length, up: ids.every((id) => registry.runs(id) || cluster !== null) };
+    },
+    titleOf: (id) => (hub.has(id) ? hub.doc(id).title : undefined),
+  });
+  defence.start();
   if (config.cluster.selfUrl && redis) {
     cluster = new Cluster({
       originId: config.cluster.originId || `${hostname()}:${config.port}`,
@@ -191,7 +209,9 @@ export async function createOrigin(
           ? (signature, raw) => {
               const body = Buffer.from(raw, 'utf8');
               if (!verifyReportSignature(edgeSecret, body, signature)) return;
-              hub.ingest(JSON.parse(raw) as EdgeReport);
+              const report = JSON.parse(raw) as EdgeReport;
+              hub.ingest(report);
+              defence.ingest(report);
             }
           : undefined,
       })
@@ -260,6 +280,7 @@ export async function createOrigin(
   );
   await app.register(socialRoutes({ social }), { prefix: '/api' });
   await app.register(capacityRoutes(), { prefix: '/api' });
+  await app.register(defenceRoutes({ center: defence, operators: config.operators }), { prefix: '/api' });
   await app.register(
     whipRoutes({
       registry,
@@ -295,6 +316,7 @@ export async function createOrigin(
           edgeSecret,
           accessFor,
           onReport: fanout ? (signature, raw) => fanout.publishReport(signature, raw) : undefined,
+          answer: (report) => defence.ingest(report),
         }),
       );
       const directory = new ListenerDirectory(svc);
@@ -319,13 +341,26 @@ export async function createOrigin(
     };
     const cache = new EdgeCache({ maxBytes: config.edge.cacheBytes });
     // The built-in edge reports listeners and reactions straight to the hub (no HTTP, nothing to sign).
-    live = createEdgeLive({ tokenSecret: secret, sink: (r) => hub.ingest(r), registry: metrics, log });
+    const edgeDefence = createEdgeDefence(config.edge.defence, secret, metrics, {
+      trustProxy: config.trustProxy,
+    });
+    live = createEdgeLive({
+      tokenSecret: secret,
+      sink: (r) => {
+        hub.ingest(r);
+        return defence.ingest(r);
+      },
+      reports: reportHooks(edgeDefence),
+      registry: metrics,
+      log,
+    });
     hot = createEdgeHandler({
       loader: lazy,
       cache,
       registry: metrics,
       live,
       admission: createAdmissionGate(config.edge.admission, secret, `${hostname()}:${config.port}`, metrics),
+      defence: edgeDefence,
       stream: config.edge.stream,
       trustProxy: config.trustProxy,
       log,
@@ -361,6 +396,7 @@ export async function createOrigin(
       closed = true;
       // Live Spaces stay live: they resume at the next start, speakers reconnecting by themselves.
       housekeeping.close();
+      defence.close();
       hot?.close(); // stream listeners get their last chunk
       live?.close(); // parked state polls answer at once
       await app.close();

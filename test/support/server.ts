@@ -94,6 +94,10 @@ export async function startTribune(opts: StartTribuneOptions = {}): Promise<Trib
     TRIBUNE_LOG_LEVEL: 'warn',
     // tests sign up many users from 127.0.0.1 (the limit itself is tested on its own)
     TRIBUNE_SIGNUP_PER_MINUTE: '100000',
+    // tests play hundreds of listeners from 127.0.0.1: the flood limits are tested on their own
+    // (defence tests pass their own values)
+    TRIBUNE_EDGE_RATE_PER_ADDRESS: '0',
+    TRIBUNE_EDGE_CONNECTIONS_PER_ADDRESS: '0',
     PORT: String(port),
     TRIBUNE_DATA_DIR: dataDir,
     ...opts.env,
@@ -167,12 +171,17 @@ export async function startTribune(opts: StartTribuneOptions = {}): Promise<Trib
  */
 export async function startOriginAndEdge(
   edgeEnv: Record<string, string> = {},
+  originEnv: Record<string, string> = {},
 ): Promise<{ origin: TribuneHandle; edge: TribuneHandle; secret: string }> {
   const edgePort = await freePort();
   const secret = randomBytes(32).toString('hex');
   const origin = await startTribune({
     args: ['origin'],
-    env: { TRIBUNE_PUBLIC_EDGE_URL: `http://127.0.0.1:${edgePort}`, TRIBUNE_TOKEN_SECRET: secret },
+    env: {
+      TRIBUNE_PUBLIC_EDGE_URL: `http://127.0.0.1:${edgePort}`,
+      TRIBUNE_TOKEN_SECRET: secret,
+      ...originEnv,
+    },
   });
   const edge = await startTribune({
     args: ['edge', '--origin', origin.url],

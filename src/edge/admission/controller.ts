@@ -88,6 +88,8 @@ export class AdmissionController {
 
   private active = 0;
   private reserved = 0;
+  /** Brownout tier 3: newcomers wait in the queue and the line does not move (places held stay). */
+  private paused = false;
   private issued = 0;
   private serving = 0;
   private admittedTotal = 0;
@@ -142,6 +144,11 @@ export class AdmissionController {
    */
   isOpen(): boolean {
     return this.issued === this.serving && this.hasRoom();
+  }
+
+  /** People wait, or the edge is full, as of the last advance (no clock read). */
+  isBusy(): boolean {
+    return this.issued > this.serving || this.active + this.reserved >= this.limits.maxListeners;
   }
 
   /** True when number `n` was handed out by this controller. */
@@ -230,6 +237,7 @@ export class AdmissionController {
       this.batches = this.batches.slice(this.bHead);
       this.bHead = 0;
     }
+    if (this.paused) return;
     const free = this.limits.maxListeners - this.active - this.reserved;
     const k = Math.floor(Math.min(free, this.tokens, this.issued - this.serving));
     if (k <= 0) return;
@@ -244,7 +252,19 @@ export class AdmissionController {
     this.movesSum += k;
   }
 
+  /** Brownout tier 3 on/off: while paused nobody new is admitted; the line moves again after. */
+  setPaused(paused: boolean): void {
+    if (this.paused === paused) return;
+    this.paused = paused;
+    if (!paused) this.advance();
+  }
+
+  get isPaused(): boolean {
+    return this.paused;
+  }
+
   private hasRoom(): boolean {
+    if (this.paused) return false;
     return this.active + this.reserved < this.limits.maxListeners;
   }
 

@@ -119,6 +119,11 @@ export class AdmissionGate {
   private lastRehearsal: { token: string; claims: RehearsalClaims } | undefined;
   private timer: NodeJS.Timeout | undefined;
   readonly counts = { admittedNow: 0, queued: 0, renewed: 0, refused: 0, lapsed: 0 };
+  /**
+   * Under-attack mode: a player without an admission token is not let in implicitly (it must ask
+   * `admit`, which challenges newcomers); see src/edge/defence.
+   */
+  strict = false;
 
   constructor(opts: AdmissionGateOptions) {
     this.now = opts.now ?? Date.now;
@@ -260,9 +265,10 @@ export class AdmissionGate {
       return { ok: true, aid: c.a };
     }
     // No token: a player that does not know about admission (a third-party HLS player).
+    if (this.strict && !this.perAddress.has(address)) return this.fullCheck();
     if (kind === 'object') {
       if (this.controller.isOpen() || this.perAddress.has(address)) return { ok: true, aid: undefined };
-      return { ok: false, refusal: this.full() };
+      return this.fullCheck();
     }
     const aid =
       kind === 'stream' ? `c${this.epochShort}${(++this.seq).toString(36)}` : `i${spaceId}|${address}`;
@@ -272,7 +278,7 @@ export class AdmissionGate {
       return { ok: true, aid };
     }
     this.sweep();
-    if (!this.controller.wouldAdmit()) return { ok: false, refusal: this.full() };
+    if (!this.controller.wouldAdmit()) return this.fullCheck();
     this.controller.arrive();
     this.counts.admittedNow++;
     const p = this.place(aid, spaceId, address, '');
@@ -295,6 +301,25 @@ export class AdmissionGate {
     if (p.streams > 0) return;
     if (aid.startsWith('c')) this.release(aid);
     else p.expiresAt = this.now() + this.admissionTtlMs / 2;
+  }
+
+  /** The claims of a valid admission token for `spaceId` that has not expired (cached check), else null. */
+  peek(token: string | undefined, spaceId?: string): AdmissionClaims | null {
+    const c = this.verify(token);
+    if (!c || (spaceId !== undefined && c.s !== spaceId) || c.e <= this.now()) return null;
+    return c;
+  }
+
+  /**
+   * Under attack: may the bearer of this admission token skip the challenge? Yes for a valid,
+   * unexpired token of this Space whose place this edge still holds, or that was issued to this
+   * same address (a page reloading after it gave its place back). A token passed around to other
+   * addresses after its place is gone is not a way around the proof of work.
+   */
+  holds(token: string | undefined, spaceId: string, address: string): boolean {
+    const c = this.peek(token, spaceId);
+    if (!c) return false;
+    return this.places.has(c.a) || c.h === this.tags.of(address);
   }
 
   /** A listener leaves (its page closed): the place is free now. */
@@ -349,10 +374,18 @@ export class AdmissionGate {
 
   // ---------------------------------------------------------------- internals
 
+  /** ADMISSION_REQUIRED, shared objects (a refused request allocates nothing): Retry-After 10 s while people wait or the edge is full, else 1 s. */
+  private readonly fullChecks = [1, 10].map(
+    (sec) => ({ ok: false, refusal: new GateRefusal(new TribuneError('ADMISSION_REQUIRED'), sec) }) as const,
+  );
+
   private full(): GateRefusal {
-    const p = this.controller.stats();
-    const sec = p.waiting > 0 || p.active + p.reserved >= p.limits.maxListeners ? 10 : 1;
-    return this.refuse(new TribuneError('ADMISSION_REQUIRED'), sec);
+    return this.fullCheck().refusal;
+  }
+
+  private fullCheck(): { ok: false; refusal: GateRefusal } {
+    this.counts.refused++;
+    return this.fullChecks[this.controller.isBusy() ? 1 : 0]!;
   }
 
   private refuse(err: TribuneError, retryAfterSec?: number): GateRefusal {

@@ -10,15 +10,28 @@ import { REHEARSAL_HEADER } from './tokens.js';
 export const ADMIT_FILE = 'admit';
 const MAX_PARAM = 512;
 
-export type AdmitQuery =
-  { ok: true; ticket?: string; admission?: string } | { ok: false; error: TribuneError };
+export interface AdmitParams {
+  ticket?: string;
+  admission?: string;
+  /** Under-attack mode: the challenge the edge gave, and the client's answer to it. */
+  challenge?: string;
+  answer?: string;
+  /** The client's measured hash rate (hashes/s), raw: the proof of work checks it. */
+  rate?: string;
+}
+export type AdmitQuery = ({ ok: true } & AdmitParams) | { ok: false; error: TribuneError };
 
-/** `ticket=` and `admission=` (each at most once, at most 512 characters); anything else is ignored. */
+const ADMIT_PARAMS = ['ticket', 'admission', 'challenge', 'answer', 'rate'] as const;
+
+/**
+ * `ticket=`, `admission=`, `challenge=`, `answer=`, `rate=` (each at most once, at most 512
+ * characters); anything else is ignored.
+ */
 export function parseAdmitQuery(rawQuery: string): AdmitQuery {
   if (rawQuery === '') return { ok: true };
   const params = new URLSearchParams(rawQuery);
-  const out: { ticket?: string; admission?: string } = {};
-  for (const name of ['ticket', 'admission'] as const) {
+  const out: AdmitParams = {};
+  for (const name of ADMIT_PARAMS) {
     const all = params.getAll(name);
     if (all.length > 1) return { ok: false, error: new TribuneError('BAD_REQUEST', `one ${name} at most`) };
     if (all.length === 1) {

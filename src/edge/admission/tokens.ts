@@ -8,6 +8,9 @@
  * - queue ticket `t`: number `n` in edge `g`'s queue (`g` = edge id + start epoch) for Space `s`,
  *   issued at `i`; survives a page reload (the page keeps it), not an edge restart.
  * - rehearsal token `r`: the operator lets `tribune rehearse` run against this deployment until `e`.
+ * - proof-of-work challenge `p` (under-attack mode, defence/pow.ts): nonce `n`, difficulty `d`
+ *   (expected hashes) for Space `s`, issued `i`, expires `e`.
+ * - delay pass `w` (the no-JavaScript path, defence/nojs.ts): Space `s`, issued `i`, good after `d` ms.
  *
  * Format: base64url(JSON claims) "." base64url(HMAC-SHA256(key, first part)).
  */
@@ -38,7 +41,28 @@ export interface RehearsalClaims {
   /** issued, unix ms */
   i: number;
 }
-export type SignedClaims = AdmissionClaims | TicketClaims | RehearsalClaims;
+export interface PowChallengeClaims {
+  k: 'p';
+  s: string;
+  /** random nonce, 12 bytes base64url */
+  n: string;
+  /** difficulty: expected hashes */
+  d: number;
+  /** expires, unix ms */
+  e: number;
+  /** issued, unix ms */
+  i: number;
+}
+export interface DelayPassClaims {
+  k: 'w';
+  s: string;
+  /** issued, unix ms */
+  i: number;
+  /** delay, ms */
+  d: number;
+}
+export type SignedClaims =
+  AdmissionClaims | TicketClaims | RehearsalClaims | PowChallengeClaims | DelayPassClaims;
 
 const b64 = (b: Buffer): string => b.toString('base64url');
 const MAX_TOKEN_CHARS = 512;
