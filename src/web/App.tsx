@@ -1,4 +1,4 @@
-import { useEffect, useRef, useState } from 'react';
+import { lazy, Suspense, useEffect, useRef, useState } from 'react';
 import { client, signInPath, spacePath, type FeedItemView } from './api.js';
 import { Avatar, BellIcon, formatAgo, formatDate, LogoIcon } from './components.js';
 import { ClipPage } from './pages/Clip.js';
@@ -11,12 +11,17 @@ import { HomePage } from './pages/Home.js';
 import { JoinPage } from './pages/Join.js';
 import { NewSpacePage } from './pages/NewSpace.js';
 import { SignInPage } from './pages/SignIn.js';
+import { StatusPage } from './pages/Status.js';
+import { useOperatorAccess } from './ops-api.js';
 import { SpacePage } from './pages/Space.js';
 import { Link, matchRoute, navigate, useLocation } from './router.js';
 import { signOut, useSession } from './session.js';
 import { usePageHooks } from './testHooks.js';
 
 const NOTIFICATIONS_POLL_MS = 15_000;
+
+/** The operator console (and its plotting library) loads only when opened. */
+const ConsolePage = lazy(() => import('./pages/Console.js').then((m) => ({ default: m.ConsolePage })));
 
 function NotFound() {
   usePageHooks('notfound');
@@ -52,6 +57,13 @@ function Route() {
   if ((m = matchRoute('/clip/:id', pathname))) return <ClipPage key={m.id} id={m.id} />;
   if ((m = matchRoute('/u/:handle', pathname))) return <ProfilePage key={m.handle} handle={m.handle} />;
   if (matchRoute('/search', pathname)) return <SearchPage q={q.get('q') ?? ''} />;
+  if (matchRoute('/status', pathname)) return <StatusPage />;
+  if (matchRoute('/ops', pathname))
+    return (
+      <Suspense fallback={<div className="skeleton" aria-label="Loading" />}>
+        <ConsolePage />
+      </Suspense>
+    );
   if ((m = matchRoute('/join/:id', pathname))) {
     const invite = q.get('invite');
     return <JoinPage key={`${m.id}|${invite ?? ''}`} id={m.id} invite={invite} />;
@@ -258,6 +270,17 @@ function UserMenu() {
   );
 }
 
+/** A discreet link to the operator console, for operators only. */
+function OpsLink({ userId }: { userId: string }) {
+  const { operator } = useOperatorAccess(userId);
+  if (!operator) return null;
+  return (
+    <Link to="/ops" className="btn btn-small btn-ghost" aria-label="Operator console" data-testid="ops-link">
+      Ops
+    </Link>
+  );
+}
+
 function Header() {
   const { ready, user } = useSession();
   const { pathname, search } = useLocation();
@@ -284,6 +307,7 @@ function Header() {
             </span>
           </Link>
         )}
+        {user && pathname !== '/ops' && <OpsLink userId={user.id} />}
         {user && <Notifications />}
         {user && <UserMenu />}
         {ready && !user && !onSignIn && (
@@ -308,7 +332,7 @@ export function App() {
   return (
     <div className="app">
       <Header />
-      <main className="main">
+      <main className={matchRoute('/ops', pathname) ? 'main main-wide' : 'main'}>
         <Route />
       </main>
     </div>

@@ -24,6 +24,8 @@ export interface TribuneTestHooks {
   spaceState?: SpaceState;
   /** My role in the Space (null: anonymous or no role). */
   role?: Role | null;
+  /** Under-attack mode: how long this page's proof of work took (ms). */
+  powSolveMs?: number;
   /** This page load's listener id (sent with every state poll, reaction and leave beacon). */
   lid?: string;
   /** The newest LiveDoc seen (edge long-poll or the `doc` SSE event). */

@@ -146,7 +146,7 @@ export function EmbedPage({ id }: { id: string }) {
     );
   } else if (state === 'live') {
     body =
-      admission.kind === 'queued' || admission.kind === 'busy' ? (
+      admission.kind === 'queued' || admission.kind === 'busy' || admission.kind === 'challenge' ? (
         <QueueCard admission={admission} />
       ) : admission.kind === 'admitted' ? (
         <LivePlayer

@@ -158,6 +158,12 @@ export function HomePage() {
           </ul>
         </Section>
       )}
+
+      <p className="muted small center">
+        <Link to="/status" data-testid="status-link">
+          Service status
+        </Link>
+      </p>
     </div>
   );
 }

@@ -1,7 +1,7 @@
 /**
  * The waiting room: where a listener stands when the edge is full (position, honest wait, when it
- * asks again), and the lobby note before a Space starts. Everything is announced politely to
- * screen readers; nothing here is an error.
+ * asks again), the under-attack check (a small proof-of-work puzzle), and the lobby note before a
+ * Space starts. Everything is announced politely to screen readers; nothing here is an error.
  */
 import type { Admission } from './admission.js';
 
@@ -36,6 +36,22 @@ export function QueueCard({ admission }: { admission: Admission }) {
         </p>
         <p className="muted small tight">
           Keep this page open; reloading it keeps your place. The audio starts by itself.
+        </p>
+      </div>
+    );
+  }
+  if (admission.kind === 'challenge') {
+    return (
+      <div
+        className="card center pow-card"
+        data-testid="pow-challenge"
+        role="status"
+        aria-live="polite"
+        aria-atomic="true"
+      >
+        <p className="tight">
+          Checking your browser before you join (a small puzzle, about{' '}
+          {fmt.format(Math.max(1, Math.round(admission.targetMs)))} ms)…
         </p>
       </div>
     );

@@ -8,17 +8,24 @@
  * - An edge without admission (404 NOT_FOUND, an older edge): plays without a token.
  * - A ticket or token the edge refuses (forged, expired, replayed): dropped, and a fresh request.
  * - 429 (a flood limit) waits Retry-After; network errors and 5xx retry with backoff.
+ * - Under-attack mode (issue 9): a newcomer (no token, no ticket) may get `{ admitted: false,
+ *   challenge }` instead of a place: a small proof of work, solved in a Web Worker (pow.ts), then
+ *   asked again with `challenge=&answer=`. Token-less asks carry `rate=` (this device's measured
+ *   hash rate) so the edge sizes the puzzle. A refused proof (POW_*) is dropped for a fresh one.
  */
 import { useCallback, useEffect, useRef, useState } from 'react';
 import { LISTEN_TOKEN_HEADER } from '../../live/types.js';
 import { PAGE_LID } from '../live.js';
 import { exposeHooks } from '../testHooks.js';
+import { measureHashRate, solveChallenge } from './pow.js';
 
 export type Admission =
   | { kind: 'asking' }
   | { kind: 'admitted'; token: string | null; joinWindowMs: number }
   | { kind: 'queued'; position: number; waitMs: number | null; nextAskMs: number }
-  | { kind: 'busy'; retryInMs: number };
+  | { kind: 'busy'; retryInMs: number }
+  /** Solving the edge's proof-of-work puzzle (under-attack mode); about `targetMs`. */
+  | { kind: 'challenge'; targetMs: number };
 
 interface Stored {
   ticket?: string;
@@ -56,7 +63,28 @@ export function admitUrlFor(playbackUrl: string): string {
 
 type AdmitBody =
   | { admitted: true; admission: string; expiresAtMs: number; renewInMs: number; joinWindowMs: number }
-  | { admitted: false; ticket: string; position: number; waitMs: number | null; retryInMs: number };
+  | { admitted: false; ticket: string; position: number; waitMs: number | null; retryInMs: number }
+  | { admitted: false; challenge: PowChallengeBody };
+
+/** Under-attack mode: what the edge asks a newcomer to solve before it gets a place. */
+export interface PowChallengeBody {
+  token: string;
+  difficulty: number;
+  targetMs: number;
+  expiresAtMs: number;
+}
+
+function isChallenge(c: unknown): c is PowChallengeBody {
+  const v = c as PowChallengeBody | null;
+  return (
+    !!v &&
+    typeof v === 'object' &&
+    typeof v.token === 'string' &&
+    typeof v.difficulty === 'number' &&
+    v.difficulty >= 1 &&
+    typeof v.targetMs === 'number'
+  );
+}
 
 const REFUSED = new Set([
   'TICKET_INVALID',
@@ -66,6 +94,19 @@ const REFUSED = new Set([
   'ADMISSION_REPLAYED',
   'ADMISSION_EXPIRED',
 ]);
+
+/** A refused proof of work: drop it and ask for a fresh challenge. */
+const POW_REFUSED = new Set([
+  'POW_INVALID',
+  'POW_EXPIRED',
+  'POW_WRONG_SPACE',
+  'POW_INSUFFICIENT',
+  'POW_REPLAYED',
+  'POW_BAD_DIFFICULTY',
+]);
+
+/** How long the first token-less ask waits for this device's hash rate (cached after the first visit). */
+const RATE_WAIT_MS = 250;
 
 /**
  * The admission for `spaceId` while `enabled` (listening, or waiting in the lobby), against the
@@ -89,6 +130,12 @@ export function useAdmission(
     let stopped = false;
     let timer: ReturnType<typeof setTimeout> | undefined;
     let failures = 0;
+    /** A solved challenge to present on the next ask (once). */
+    let proof: { challenge: string; answer: string } | null = null;
+    /** Bad `rate=` once: stop sending it. */
+    let sendRate = true;
+    const solving = new AbortController();
+    const rate = measureHashRate().catch(() => undefined);
     const url = admitUrlFor(playbackUrl);
     const later = (ms: number): void => {
       clearTimeout(timer);
@@ -100,6 +147,19 @@ export function useAdmission(
       if (stored.admission && (stored.expiresAtMs ?? 0) > Date.now())
         u.searchParams.set('admission', stored.admission);
       else if (stored.ticket) u.searchParams.set('ticket', stored.ticket);
+      else if (proof) {
+        u.searchParams.set('challenge', proof.challenge);
+        u.searchParams.set('answer', proof.answer);
+        proof = null;
+      } else if (sendRate) {
+        // The edge sizes a puzzle from it (only a newcomer is ever challenged).
+        const r = await Promise.race([
+          rate,
+          new Promise<undefined>((resolve) => setTimeout(resolve, RATE_WAIT_MS)),
+        ]);
+        if (stopped) return;
+        if (r) u.searchParams.set('rate', String(Math.round(r)));
+      }
       let res: Response;
       let body: unknown;
       try {
@@ -115,8 +175,31 @@ export function useAdmission(
       if (stopped) return;
       const code = (body as { error?: { code?: string } } | null)?.error?.code;
       if (res.ok && body && typeof (body as AdmitBody).admitted === 'boolean') {
-        failures = 0;
         const b = body as AdmitBody;
+        // (a challenge does not reset the backoff: a proof refused again and again slows down)
+        if (!b.admitted && 'challenge' in b) {
+          if (!isChallenge(b.challenge)) {
+            later(Math.min(8000, 1000 * 2 ** failures++));
+            return;
+          }
+          const ch = b.challenge;
+          tokenRef.current = null;
+          setAdmission({ kind: 'challenge', targetMs: ch.targetMs });
+          solveChallenge(ch, solving.signal).then(
+            ({ answer, ms }) => {
+              if (stopped) return;
+              exposeHooks({ powSolveMs: ms });
+              proof = { challenge: ch.token, answer };
+              later(0);
+            },
+            () => {
+              if (stopped) return;
+              later(Math.min(8000, 1000 * 2 ** failures++));
+            },
+          );
+          return;
+        }
+        failures = 0;
         if (b.admitted) {
           save(spaceId, { ticket: stored.ticket, admission: b.admission, expiresAtMs: b.expiresAtMs });
           tokenRef.current = b.admission;
@@ -146,6 +229,13 @@ export function useAdmission(
         setAdmission({ kind: 'admitted', token: null, joinWindowMs: 0 });
         return;
       }
+      if (code && POW_REFUSED.has(code)) {
+        // A stale or refused proof: a fresh challenge (at once the first time, then with backoff).
+        if (code === 'POW_BAD_DIFFICULTY') sendRate = false;
+        proof = null;
+        later(failures++ === 0 ? 0 : 2000);
+        return;
+      }
       if (code && REFUSED.has(code)) {
         save(spaceId, {});
         tokenRef.current = null;
@@ -170,7 +260,8 @@ export function useAdmission(
         leave.pathname = leave.pathname.replace(/[^/]*$/, 'leave');
         leave.search = '';
         navigator.sendBeacon(leave.href, JSON.stringify({ lid: PAGE_LID, admission: token }));
-        save(spaceId, {});
+        // The token is kept until it expires: a reload from this address asks with it and, in
+        // under-attack mode, is not challenged again (the edge knows whom it issued it to).
       } catch {
         // lapses by itself
       }
@@ -182,6 +273,7 @@ export function useAdmission(
     return () => {
       stopped = true;
       clearTimeout(timer);
+      solving.abort();
       window.removeEventListener('pagehide', onHide);
     };
   }, [spaceId, playbackUrl, enabled, kick]);
