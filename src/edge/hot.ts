@@ -799,7 +799,9 @@ export function createEdgeHandler(opts: EdgeHandlerOptions): EdgeHandler {
       if (defence && !holder) {
         if (defence.underAttack && !rehearsal) {
           if (q.challenge === undefined) {
-            const challenge = defence.pow.challenge(id, { rate, load: defence.brownout.load, risk: 0 });
+            // Harder for an address that has been busy (its bucket drained), as Anubis does.
+            const risk = defence.addresses.drained(address, now());
+            const challenge = defence.pow.challenge(id, { rate, load: defence.brownout.load, risk });
             return void sendJson(res, 200, { admitted: false, challenge, state });
           }
           const proof = defence.pow.verify(id, q.challenge, q.answer ?? '');

@@ -154,6 +154,15 @@ describe('several origins: PostgreSQL + Redis + a shared data dir, two edges', (
     const viewOnB = await fetch(`${B}/metrics`).then((r) => r.text());
     expect(viewOnB).toMatch(/^tribune_live_spaces 0$/m); // B runs nothing: it forwarded
     expect(await fetch(`${A}/metrics`).then((r) => r.text())).toMatch(/^tribune_live_spaces 1$/m);
+    // Each edge reports to one origin; both origins see both edges' defence telemetry (over Redis).
+    await waitFor(
+      'both origins hear both edges',
+      async () => {
+        const texts = await Promise.all([A, B].map((o) => fetch(`${o}/metrics`).then((r) => r.text())));
+        return texts.every((t) => /^tribune_defence_edges_reporting 2$/m.test(t));
+      },
+      { timeoutMs: 10_000 },
+    );
 
     // --- listeners on both edges (3 on edge 1, 2 on edge 2): counted exactly, wherever they report.
     const master = (edge: string): string => `${edge}/hls/spaces/${space.id}/master.m3u8`;

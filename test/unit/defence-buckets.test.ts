@@ -35,6 +35,16 @@ describe('BucketTable (per-address token buckets in a fixed table)', () => {
     expect(b.refused).toBeGreaterThan(900_000);
   });
 
+  it("says how drained a bucket is (the proof of work's risk score)", () => {
+    const b = new BucketTable({ ratePerSec: 10, burst: 100 });
+    expect(b.drained('10.0.0.9', 1000)).toBe(0);
+    for (let i = 0; i < 75; i++) b.take('10.0.0.9', 1000);
+    expect(b.drained('10.0.0.9', 1000)).toBeCloseTo(0.75, 5);
+    expect(b.drained('10.0.0.9', 6000)).toBeCloseTo(0.25, 5); // 50 tokens back in 5 s
+    expect(b.drained('10.0.0.10', 6000)).toBe(0);
+    expect(new BucketTable({ ratePerSec: 0, burst: 1 }).drained('x', 1)).toBe(0);
+  });
+
   it('rate 0 turns it off; bad limits are refused', () => {
     const b = new BucketTable({ ratePerSec: 0, burst: 1 });
     for (let i = 0; i < 10_000; i++) expect(b.take('x', 1)).toBe(true);

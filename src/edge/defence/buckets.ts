@@ -75,6 +75,19 @@ export class BucketTable {
     return true;
   }
 
+  /**
+   * How drained `key`'s bucket is now, 0 (full, or unlimited) to 1 (empty): a cheap risk score
+   * (an address that has been busy gets a harder proof of work).
+   */
+  drained(key: string, nowMs: number): number {
+    if (this.rate === 0) return 0;
+    const slot = hash32(key) & this.mask;
+    const last = this.last[slot]!;
+    if (last === 0) return 0;
+    const t = Math.min(this.burst, this.tokens[slot]! + ((nowMs - last) * this.rate) / 1000);
+    return Math.min(1, Math.max(0, 1 - t / this.burst));
+  }
+
   /** Seconds until an emptied bucket has a token again (the Retry-After of a 429), at least 1. */
   get retryAfterSec(): number {
     return this.rate === 0 ? 1 : Math.max(1, Math.ceil(1 / this.rate));
