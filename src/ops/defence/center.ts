@@ -9,7 +9,7 @@
  * when it changes): several origins sharing a data directory share them. With several origins each
  * one sees every edge's report (they are shared over Redis), so each computes the same verdict.
  */
-import { readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Registry } from 'prom-client';
 import type { EdgeReport } from '../../live/types.js';
@@ -99,7 +99,7 @@ export class DefenceCenter {
   private readonly edges = new Map<string, EdgeState>();
   private readonly points: Point[] = [];
   private settings: Settings = { mode: 'off', limits: {}, tierFloors: {} };
-  private settingsMtime = 0;
+  private settingsText = '';
   private timer: NodeJS.Timeout | undefined;
   private verdictNow: { verdict: Verdict; sinceMs: number; evidence: Evidence[] } = {
     verdict: 'normal',
@@ -364,35 +364,36 @@ export class DefenceCenter {
 
   // ------------------------------------------------------------------ internals
 
+  /**
+   * The file is read whole once a second and compared (it is a few hundred bytes): a change by
+   * another origin is seen even where two writes share a timestamp (coarse mtimes, the same ms).
+   */
   private readSettings(): void {
-    let mtime: number;
+    let text: string;
     try {
-      mtime = statSync(this.file).mtimeMs;
+      text = readFileSync(this.file, 'utf8');
     } catch {
       return; // none yet: defaults
     }
-    if (mtime === this.settingsMtime) return;
+    if (text === this.settingsText) return;
     try {
-      const v = JSON.parse(readFileSync(this.file, 'utf8')) as Partial<Settings>;
+      const v = JSON.parse(text) as Partial<Settings>;
       this.settings = {
         mode: DEFENCE_MODES.includes(v.mode as DefenceMode) ? (v.mode as DefenceMode) : 'off',
         limits: v.limits && typeof v.limits === 'object' ? v.limits : {},
         tierFloors: v.tierFloors && typeof v.tierFloors === 'object' ? v.tierFloors : {},
       };
-      this.settingsMtime = mtime;
+      this.settingsText = text;
     } catch {
       // a half-written file from an older version: keep what we had
     }
   }
 
   private writeSettings(): void {
+    const text = JSON.stringify(this.settings);
     const tmp = `${this.file}.${process.pid}.tmp`;
-    writeFileSync(tmp, JSON.stringify(this.settings));
+    writeFileSync(tmp, text);
     renameSync(tmp, this.file);
-    try {
-      this.settingsMtime = statSync(this.file).mtimeMs;
-    } catch {
-      // read again next tick
-    }
+    this.settingsText = text;
   }
 }
