@@ -78,7 +78,9 @@ export async function expiredPlaylistCrowd(
 
 /**
  * A blocking reload asked too early (400 HLS_BAD_BLOCKING_REQUEST, no-store), then, once valid
- * (two segments later, over 1 s), by N listeners at once.
+ * (three segments later, about 3 s), by N listeners at once. It asks 5 segments ahead of the
+ * playlist it just read, not 3: a segment completing between that read and the request (a busy
+ * machine) must not make the "too early" request valid already.
  */
 export async function tooEarlyThenCrowd(
   s: Stack,
@@ -86,15 +88,15 @@ export async function tooEarlyThenCrowd(
   client: Client,
 ): Promise<{ answers: Got[]; edgeRequests: number }> {
   const l = (await livePlaylist(s, s.space.id)).segments.at(-1)!.msn;
-  const url = `${base}/hls/spaces/${s.space.id}/audio.m3u8?_HLS_msn=${l + 3}&_HLS_part=2`;
+  const url = `${base}/hls/spaces/${s.space.id}/audio.m3u8?_HLS_msn=${l + 5}&_HLS_part=2`;
   const early = await client.get(url);
   expect(early.status).toBe(400);
   expect(early.json()).toMatchObject({ error: { code: 'HLS_BAD_BLOCKING_REQUEST' } });
   expect(early.headers['cache-control']).toBe('no-store');
   await waitFor(
-    'two more segments',
-    async () => (await livePlaylist(s, s.space.id)).segments.at(-1)!.msn >= l + 2,
-    { timeoutMs: 5000, intervalMs: 100 },
+    'three more segments',
+    async () => (await livePlaylist(s, s.space.id)).segments.at(-1)!.msn >= l + 3,
+    { timeoutMs: 10_000, intervalMs: 100 },
   );
   const { result, edgeRequests } = await edgeRequestsDuring(s.edge, () =>
     client.burst(Array.from({ length: N }, (_, i) => `${url}&lid=again-${pad(i)}`)),
