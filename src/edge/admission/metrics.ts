@@ -1,5 +1,6 @@
 /** The gate's figures at `/metrics`, read at scrape time (nothing on the request path). */
-import { Gauge, type Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
+import { scrapeGauge } from '../../shared/prom.js';
 import type { TribuneConfig } from '../../config.js';
 import { AdmissionGate } from './gate.js';
 
@@ -32,18 +33,8 @@ export function registerAdmissionMetrics(registry: Registry, gate: AdmissionGate
       () => gate.controller.getLimits().joinsPerSec,
     ],
   ];
-  for (const [name, help, read] of gauges) {
-    const full = `tribune_edge_admission_${name}`;
-    if (registry.getSingleMetric(full)) registry.removeSingleMetric(full);
-    new Gauge({
-      name: full,
-      help,
-      registers: [registry],
-      collect() {
-        this.set(read());
-      },
-    });
-  }
+  for (const [name, help, read] of gauges)
+    scrapeGauge(registry, `tribune_edge_admission_${name}`, help, read);
 }
 
 /** The gate for an edge (standalone or built in), from the config's `edge.admission`. */

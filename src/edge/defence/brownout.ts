@@ -43,8 +43,6 @@ export class Brownout {
   private aboveSince = Number.NaN;
   private readonly sample: () => number;
   private readonly auto: boolean;
-  /** Seconds spent at each tier (metrics). */
-  readonly changes = { up: 0, down: 0 };
 
   constructor(opts: BrownoutOptions = {}) {
     this.auto = opts.auto ?? true;
@@ -75,7 +73,6 @@ export class Brownout {
       else if (nowMs - this.aboveSince >= RISE_MS) {
         this.loadTier = (this.loadTier + 1) as BrownoutTier;
         this.aboveSince = Number.NaN;
-        this.changes.up++;
       }
       return this.tier;
     }
@@ -85,7 +82,6 @@ export class Brownout {
       else if (nowMs - this.belowSince >= HOLD_MS) {
         this.loadTier = (this.loadTier - 1) as BrownoutTier;
         this.belowSince = Number.NaN;
-        this.changes.down++;
       }
     } else this.belowSince = Number.NaN;
     return this.tier;

@@ -49,10 +49,6 @@ export class BucketTable {
     return this.rate > 0;
   }
 
-  slotOf(key: string): number {
-    return hash32(key) & this.mask;
-  }
-
   /** Takes one token from `key`'s bucket: false when it is empty (answer 429). */
   take(key: string, nowMs: number): boolean {
     if (this.rate === 0) return true;

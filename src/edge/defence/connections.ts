@@ -35,9 +35,4 @@ export class ConnectionCap {
     });
     return true;
   }
-
-  /** Open connections counted for `address` (tests, metrics). */
-  countOf(address: string): number {
-    return this.counts[hash32(address) & this.mask]!;
-  }
 }

@@ -1,39 +1,9 @@
 /**
  * The edge's defences in Prometheus (read at scrape time: nothing is done per request for them).
  */
-import { Counter, Gauge, type Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
+import { scrapeCounter, scrapeGauge } from '../../shared/prom.js';
 import { EdgeDefence, type EdgeDefenceConfig } from './shield.js';
-
-function replace(registry: Registry, name: string): void {
-  if (registry.getSingleMetric(name)) registry.removeSingleMetric(name);
-}
-
-function scrapeCounter(registry: Registry, name: string, help: string, read: () => number): void {
-  replace(registry, name);
-  let reported = 0;
-  new Counter({
-    name,
-    help,
-    registers: [registry],
-    collect() {
-      const v = read();
-      if (v > reported) this.inc(v - reported);
-      reported = v;
-    },
-  });
-}
-
-function gauge(registry: Registry, name: string, help: string, read: () => number): void {
-  replace(registry, name);
-  new Gauge({
-    name,
-    help,
-    registers: [registry],
-    collect() {
-      this.set(read());
-    },
-  });
-}
 
 /** An EdgeDefence with its metrics on `registry`, its load sampling started. */
 export function createEdgeDefence(
@@ -61,19 +31,19 @@ export function createEdgeDefence(
     'Connections refused by the per-address connection cap',
     () => d.connections.refused,
   );
-  gauge(
+  scrapeGauge(
     registry,
     'tribune_edge_brownout_tier',
     'Brownout tier in force (0 none, 3 new joins wait)',
     () => d.brownout.tier,
   );
-  gauge(
+  scrapeGauge(
     registry,
     'tribune_edge_load',
     'Smoothed event-loop utilisation of the edge, 0..1',
     () => d.brownout.load,
   );
-  gauge(
+  scrapeGauge(
     registry,
     'tribune_edge_under_attack',
     'Under-attack mode in force on this edge (1) or not (0)',

@@ -9,7 +9,7 @@
  * passing as known), and a per-window open-addressed set of network hashes capped at
  * WINDOW_NETWORKS_CAP. Nothing is allocated per request: addresses are parsed in place.
  */
-import { hash32 } from './hash.js';
+import { fmix32, hash32 } from './hash.js';
 
 export const DAY_MS = 24 * 60 * 60 * 1000;
 /** At most this many distinct networks are counted in one window; past it the count saturates. */
@@ -153,15 +153,6 @@ export function networkOf(address: string): string {
     default:
       return address;
   }
-}
-
-function fmix32(h: number): number {
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
 }
 
 /**

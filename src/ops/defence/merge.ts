@@ -6,6 +6,7 @@
  * sketch that does not decode is left out (counted in `badSketches`).
  */
 import { Hll } from '../../edge/defence/hll.js';
+import { emptyClassCounts } from '../../edge/defence/telemetry.js';
 import {
   RATE_BUCKETS,
   REQUEST_CLASSES,
@@ -36,19 +37,13 @@ export interface Merged {
   patternTotal: number;
 }
 
-function emptyCounts(): ClassCounts {
-  const counts = {} as ClassCounts;
-  for (const c of REQUEST_CLASSES) counts[c] = 0;
-  return counts;
-}
-
 function num(x: unknown): number {
   return typeof x === 'number' && Number.isFinite(x) ? x : 0;
 }
 
 /** Sums any number of windows from any number of edges; merges their client sketches. */
 export function mergeWindows(windows: readonly DefenceWindow[]): Merged {
-  const classes = emptyCounts();
+  const classes = emptyClassCounts();
   const rateHistogram = new Array<number>(RATE_BUCKETS).fill(0);
   const hll = new Hll();
   let fromMs = Infinity;

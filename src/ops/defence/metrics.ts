@@ -2,23 +2,14 @@
  * The defence center in Prometheus, read at scrape time: the verdict, under-attack mode, requests
  * per second by class and distinct clients over all edges, and each edge's brownout tier and load.
  */
-import { Gauge, type Registry } from 'prom-client';
+import type { Gauge, Registry } from 'prom-client';
+import { scrapeLabelledGauge } from '../../shared/prom.js';
 import { REQUEST_CLASSES, VERDICT_CODE } from '../../edge/defence/types.js';
 import type { DefenceCenter } from './center.js';
 
 export function registerDefenceMetrics(center: DefenceCenter, registry: Registry): void {
-  const gauge = (name: string, help: string, labelNames: string[], collect: (g: Gauge) => void): void => {
-    if (registry.getSingleMetric(name)) registry.removeSingleMetric(name);
-    new Gauge({
-      name,
-      help,
-      labelNames,
-      registers: [registry],
-      collect() {
-        collect(this);
-      },
-    });
-  };
+  const gauge = (name: string, help: string, labelNames: string[], collect: (g: Gauge) => void): void =>
+    scrapeLabelledGauge(registry, name, help, labelNames, collect);
   gauge('tribune_defence_verdict', 'Crowd-or-attack verdict: 1 for the current one', ['verdict'], (g) => {
     for (const v of Object.keys(VERDICT_CODE)) g.set({ verdict: v }, v === center.verdict.verdict ? 1 : 0);
   });
