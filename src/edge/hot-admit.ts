@@ -6,9 +6,9 @@ import { TribuneError } from '../errors.js';
 import { isSignedIn } from '../live/edge-access.js';
 import type { GateRefusal } from './admission/gate.js';
 import { admitBody, hasRehearsal, parseAdmitQuery } from './admission/http.js';
-import type { CacheEntry } from './cache.js';
 import type { NoJsContext } from './defence/nojs-route.js';
-import { titleOf } from './hot-stream.js';
+import { parseRate } from './defence/pow.js';
+import { stateOf, titleOf } from './hot-stream.js';
 import type { HotContext, HotRequest, HotResponse } from './hot-types.js';
 import { STATE_FILE } from './paths.js';
 
@@ -19,10 +19,7 @@ export interface AdmitEndpoint {
   noJsContext: NoJsContext;
 }
 
-export function createAdmit(
-  ctx: HotContext,
-  stateOf: (entry: CacheEntry) => string | undefined,
-): AdmitEndpoint {
+export function createAdmit(ctx: HotContext): AdmitEndpoint {
   const { gate, defence, cur, access, originPrefix, now } = ctx;
   const { lookup, sendEntry, authorize, tokenOf, addressOf, reject, refuse, sendJson, unauthorized } = ctx;
 
@@ -37,12 +34,10 @@ export function createAdmit(
     if (!q.ok) return reject(res, q.error);
     const g = gate!;
     let rate: number | undefined;
-    if (defence) {
-      try {
-        rate = defence.pow.parseRate(q.rate);
-      } catch (err) {
-        return reject(res, err as TribuneError);
-      }
+    try {
+      rate = parseRate(q.rate);
+    } catch (err) {
+      return reject(res, err as TribuneError);
     }
     const token = tokenOf(req, rawQuery);
     const key = `${id}/${STATE_FILE}`;
@@ -53,21 +48,12 @@ export function createAdmit(
       if (state === 'ended') return void reject(res, new TribuneError('SPACE_ENDED'));
       const rehearsal = hasRehearsal(g, req.headers);
       const address = addressOf(req);
-      if (defence && q.admission === undefined && q.ticket === undefined) defence.noteJoin(id);
-      // Under attack a newcomer proves some work first; holders of a token or ticket never do.
-      const holder =
-        q.ticket !== undefined || (q.admission !== undefined && g.holds(q.admission, id, address));
-      if (defence && !holder) {
-        if (defence.underAttack && !rehearsal) {
-          if (q.challenge === undefined) {
-            // Harder for an address that has been busy (its bucket drained), as Anubis does.
-            const risk = defence.addresses.drained(address, now());
-            const challenge = defence.pow.challenge(id, { rate, load: defence.brownout.load, risk });
-            return void sendJson(res, 200, { admitted: false, challenge, state });
-          }
-          const proof = defence.pow.verify(id, q.challenge, q.answer ?? '');
-          if (!proof.ok) return void reject(res, new TribuneError(proof.code));
-        }
+      // A proof that came with the request (under attack the gate asks one of every new place).
+      let proven = false;
+      if (defence?.underAttack && q.challenge !== undefined) {
+        const proof = defence.pow.verify(id, q.challenge, q.answer ?? '');
+        if (!proof.ok) return void reject(res, new TribuneError(proof.code));
+        proven = true;
       }
       const answer = g.admit({
         spaceId: id,
@@ -76,7 +62,15 @@ export function createAdmit(
         ticket: q.ticket,
         admission: q.admission,
         rehearsal,
+        proven,
       });
+      if ('proofRequired' in answer) {
+        // Harder for an address that has been busy (its bucket drained), as Anubis does.
+        const risk = defence!.addresses.drained(address, now());
+        const challenge = defence!.pow.challenge(id, { rate, load: defence!.brownout.load, risk });
+        return void sendJson(res, 200, { admitted: false, challenge, state });
+      }
+      if (q.admission === undefined && q.ticket === undefined) defence?.noteJoin(id);
       if (!('admitted' in answer)) return void refuse(res, answer);
       const out = admitBody(answer, state);
       sendJson(res, 200, out.body, out.headers);
@@ -97,6 +91,7 @@ export function createAdmit(
       });
     },
     address: addressOf,
+    secure: (req: HotRequest) => ctx.trustProxy && req.headers['x-forwarded-proto'] === 'https',
     rehearsal: (req: HotRequest) => gate !== undefined && hasRehearsal(gate, req.headers),
     reject: (res: HotResponse, err: TribuneError) => void reject(res, err),
     refuse: (res: HotResponse, r: GateRefusal) => void refuse(res, r),

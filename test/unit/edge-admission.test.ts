@@ -132,11 +132,14 @@ function gateWith(opts: { cap: number; rate?: number; perMin?: number; c?: Retur
   });
   return { gate, c };
 }
-const ok = (a: AdmitAnswer | GateRefusal): AdmitAnswer => {
+type Admitted = ReturnType<AdmissionGate['admit']>;
+const ok = (a: Admitted): AdmitAnswer => {
   if (a instanceof GateRefusal) throw new Error(`refused: ${a.error.code}`);
+  if ('proofRequired' in a) throw new Error('proof required');
   return a;
 };
-const code = (a: AdmitAnswer | GateRefusal): string => (a instanceof GateRefusal ? a.error.code : 'answer');
+const code = (a: Admitted): string =>
+  a instanceof GateRefusal ? a.error.code : 'proofRequired' in a ? 'PROOF' : 'answer';
 
 describe('AdmissionGate', () => {
   it('admits with a token the edge checks on media requests; past capacity a ticket; never an error', () => {
@@ -278,5 +281,51 @@ describe('AdmissionGate', () => {
     c.advance(61_000);
     gate.sweep(true);
     expect(gate.stats()).toMatchObject({ active: 0, places: 0 });
+  });
+
+  it('under attack every way to a new place asks for a proof; holders of a place or ticket never do', () => {
+    const { gate } = gateWith({ cap: 1 });
+    const held = ok(gate.admit({ spaceId: 'S1', state: 'live', address: '10.0.0.1' }));
+    const queued = ok(gate.admit({ spaceId: 'S1', state: 'live', address: '10.0.0.2' }));
+    if (!held.admitted || queued.admitted) throw new Error('setup');
+    gate.strict = true;
+    const s1 = { spaceId: 'S1', state: 'live' };
+    expect(code(gate.admit({ ...s1, address: '10.0.0.3' }))).toBe('PROOF');
+    expect(code(gate.admit({ ...s1, address: '10.0.0.3', rehearsal: true }))).toBe('answer');
+    expect(ok(gate.admit({ ...s1, address: '10.0.0.4', proven: true })).admitted).toBe(false); // full: a ticket
+    // Holders: a renewal, this edge's ticket.
+    expect(ok(gate.admit({ ...s1, address: '10.0.0.1', admission: held.admission })).admitted).toBe(true);
+    expect(code(gate.admit({ ...s1, address: '10.0.0.2', ticket: queued.ticket }))).toBe('answer');
+    // Another edge's ticket is a newcomer here: a proof first.
+    const foreign = ticketSigner(SECRET).sign({ k: 't', s: 'S1', n: 1, g: 'other.edge', i: Date.now() });
+    expect(code(gate.admit({ ...s1, address: '10.0.0.5', ticket: foreign }))).toBe('PROOF');
+  });
+
+  it('under attack a page that left reloads once without a proof, from its own address only', () => {
+    const { gate } = gateWith({ cap: 5 });
+    const s1 = { spaceId: 'S1', state: 'live' };
+    const a = ok(gate.admit({ ...s1, address: '10.0.0.1' }));
+    if (!a.admitted) throw new Error('setup');
+    gate.strict = true;
+    expect(gate.releaseToken('S1', a.admission)).toBe(true);
+    // Passed to another address after its place is gone: a newcomer.
+    expect(code(gate.admit({ ...s1, address: '10.9.9.9', admission: a.admission }))).toBe('PROOF');
+    const back = ok(gate.admit({ ...s1, address: '10.0.0.1', admission: a.admission }));
+    expect(back.admitted).toBe(true);
+    if (!back.admitted) throw new Error();
+    // Once: the old token, its place given back again, does not make another place.
+    expect(gate.releaseToken('S1', back.admission)).toBe(true);
+    expect(code(gate.admit({ ...s1, address: '10.0.0.1', admission: a.admission }))).toBe('PROOF');
+  });
+
+  it('under attack a token-less player goes on only with its implicit place in this Space', () => {
+    const { gate } = gateWith({ cap: 5 });
+    expect(gate.media('S1', undefined, '10.0.0.7', 'playlist')).toMatchObject({ ok: true });
+    gate.strict = true;
+    expect(gate.media('S1', undefined, '10.0.0.7', 'playlist')).toMatchObject({ ok: true });
+    expect(gate.media('S1', undefined, '10.0.0.7', 'object')).toMatchObject({ ok: true });
+    expect(gate.media('S2', undefined, '10.0.0.7', 'object')).toMatchObject({ ok: false });
+    expect(gate.media('S1', undefined, '10.0.0.7', 'stream')).toMatchObject({ ok: false });
+    expect(gate.media('S1', undefined, '10.0.0.8', 'playlist')).toMatchObject({ ok: false });
   });
 });

@@ -47,10 +47,25 @@ describe('delay passes', () => {
     const p = new NoJsPasses({ secret, now: () => t, delayMs: 2000 });
     const tok = p.issueDelayPass('s');
     expect(p.checkDelayPass('s', tok).ok).toBe(false);
-    expect(p.check('s', p.issue('s'))).toEqual({ ok: false, code: 'POW_EARLY', remainingMs: 2000 });
+    expect(p.checkDelayPass('s', p.issueDelayPass('s'))).toEqual({
+      ok: false,
+      code: 'POW_EARLY',
+      remainingMs: 2000,
+    });
     t += 2000;
     expect(p.checkDelayPass('s', tok).ok).toBe(true);
-    expect(p.check('s', tok).ok).toBe(true);
+    expect(p.checkDelayPass('s', tok).ok).toBe(true); // checking does not use it up
+  });
+
+  it('admits once per pass: a redeemed pass is POW_REPLAYED, an early one is not used up', () => {
+    let t = T0;
+    const p = new NoJsPasses({ secret, now: () => t, delayMs: 1000 });
+    const tok = p.issueDelayPass('s');
+    expect(p.redeemDelayPass('s', tok)).toMatchObject({ ok: false, code: 'POW_EARLY' });
+    t += 1000;
+    expect(p.redeemDelayPass('s', tok).ok).toBe(true);
+    expect(p.redeemDelayPass('s', tok)).toEqual({ ok: false, code: 'POW_REPLAYED' });
+    expect(p.redeemDelayPass('s', p.issueDelayPass('s'))).toMatchObject({ code: 'POW_EARLY' });
   });
 
   it('refuses forged passes and passes for another Space', () => {

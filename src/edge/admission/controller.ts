@@ -146,9 +146,11 @@ export class AdmissionController {
     return this.issued === this.serving && this.hasRoom();
   }
 
-  /** People wait, or the edge is full, as of the last advance (no clock read). */
+  /** People wait, the edge is full, or joins are paused, as of the last advance (no clock read). */
   isBusy(): boolean {
-    return this.issued > this.serving || this.active + this.reserved >= this.limits.maxListeners;
+    return (
+      this.paused || this.issued > this.serving || this.active + this.reserved >= this.limits.maxListeners
+    );
   }
 
   /** True when number `n` was handed out by this controller. */
@@ -257,10 +259,6 @@ export class AdmissionController {
     if (this.paused === paused) return;
     this.paused = paused;
     if (!paused) this.advance();
-  }
-
-  get isPaused(): boolean {
-    return this.paused;
   }
 
   private hasRoom(): boolean {

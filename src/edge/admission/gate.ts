@@ -72,7 +72,16 @@ export interface AdmitRequest {
   admission?: string;
   /** A valid rehearsal token came with the request: no per-address limits. */
   rehearsal?: boolean;
+  /** Under attack (`strict`): the newcomer solved a proof of work (or waited the no-JS delay). */
+  proven?: boolean;
 }
+
+/** Under attack, a new place needs a proof of work first (the caller hands out a challenge). */
+export const PROOF_REQUIRED = { proofRequired: true } as const;
+export type ProofRequired = typeof PROOF_REQUIRED;
+
+/** Most left places remembered for a reload (oldest forgotten first). */
+const MAX_LEFT = 100_000;
 
 /** Refusals carry their Retry-After (seconds) when there is one. */
 export class GateRefusal {
@@ -113,6 +122,8 @@ export class AdmissionGate {
   private readonly perSpace = new Map<string, number>();
   private readonly perAddress = new Map<string, number>();
   private readonly verified = new Map<string, AdmissionClaims>();
+  /** Admission ids whose page left (leave beacon), with their address tag: one reload each. */
+  private readonly left = new Map<string, string>();
   private sweptAt = 0;
   private seq = 0;
   private readonly epochShort = randomBytes(3).toString('base64url');
@@ -149,7 +160,12 @@ export class AdmissionGate {
 
   // ---------------------------------------------------------------- admit
 
-  admit(req: AdmitRequest): AdmitAnswer | GateRefusal {
+  /**
+   * Every way to a new place (a newcomer, another edge's ticket, an admission that lapsed) goes
+   * through newcomer(), which under attack asks for a proof first: holders of a place or of this
+   * edge's ticket never do.
+   */
+  admit(req: AdmitRequest): AdmitAnswer | GateRefusal | ProofRequired {
     this.sweep();
     const tag = this.tags.of(req.address);
     if (req.admission !== undefined) {
@@ -161,12 +177,19 @@ export class AdmissionGate {
     return this.newcomer(req, tag);
   }
 
-  private renew(req: AdmitRequest, tag: string): AdmitAnswer | GateRefusal | undefined {
+  private renew(req: AdmitRequest, tag: string): AdmitAnswer | GateRefusal | ProofRequired | undefined {
     const c = this.admissions.verify(req.admission);
     if (!c || c.s !== req.spaceId || typeof c.a !== 'string')
       return this.refuse(new TribuneError('ADMISSION_INVALID'));
     const place = this.places.get(c.a);
-    if (!place) return undefined;
+    if (!place) {
+      // A page that gave its place back (leave beacon) and reloads from the same address takes a
+      // place again once without a new proof; anyone else is a newcomer.
+      const left = this.left.get(c.a);
+      if (left === undefined || left !== tag || c.e <= this.now()) return undefined;
+      this.left.delete(c.a);
+      return this.newcomer({ ...req, proven: true }, tag);
+    }
     if (place.tag !== tag) {
       if (place.rebinds >= this.maxRebinds) return this.refuse(new TribuneError('ADMISSION_REPLAYED'));
       this.moveAddress(place, req.address, tag);
@@ -175,7 +198,7 @@ export class AdmissionGate {
     return this.grant(req, c.a, place);
   }
 
-  private withTicket(req: AdmitRequest, tag: string): AdmitAnswer | GateRefusal {
+  private withTicket(req: AdmitRequest, tag: string): AdmitAnswer | GateRefusal | ProofRequired {
     const t = this.tickets.verify(req.ticket);
     if (!t || t.s !== req.spaceId || !Number.isInteger(t.n) || typeof t.i !== 'number')
       return this.refuse(new TribuneError('TICKET_INVALID'));
@@ -192,7 +215,8 @@ export class AdmissionGate {
     return this.queued(req, tag, t.n, req.ticket!);
   }
 
-  private newcomer(req: AdmitRequest, tag: string): AdmitAnswer | GateRefusal {
+  private newcomer(req: AdmitRequest, tag: string): AdmitAnswer | GateRefusal | ProofRequired {
+    if (this.strict && !req.proven && !req.rehearsal) return PROOF_REQUIRED;
     if (!req.rehearsal && !this.joins.take(req.address))
       return this.refuse(
         new TribuneError('RATE_LIMITED', `at most ${this.joins.perMinute} joins per minute per address`),
@@ -264,8 +288,10 @@ export class AdmissionGate {
       }
       return { ok: true, aid: c.a };
     }
-    // No token: a player that does not know about admission (a third-party HLS player).
-    if (this.strict && !this.perAddress.has(address)) return this.fullCheck();
+    // No token: a player that does not know about admission (a third-party HLS player). Under
+    // attack only one already holding its implicit place in this Space goes on.
+    if (this.strict && (kind === 'stream' || !this.places.has(`i${spaceId}|${address}`)))
+      return this.fullCheck();
     if (kind === 'object') {
       if (this.controller.isOpen() || this.perAddress.has(address)) return { ok: true, aid: undefined };
       return this.fullCheck();
@@ -310,22 +336,15 @@ export class AdmissionGate {
     return c;
   }
 
-  /**
-   * Under attack: may the bearer of this admission token skip the challenge? Yes for a valid,
-   * unexpired token of this Space whose place this edge still holds, or that was issued to this
-   * same address (a page reloading after it gave its place back). A token passed around to other
-   * addresses after its place is gone is not a way around the proof of work.
-   */
-  holds(token: string | undefined, spaceId: string, address: string): boolean {
-    const c = this.peek(token, spaceId);
-    if (!c) return false;
-    return this.places.has(c.a) || c.h === this.tags.of(address);
-  }
-
-  /** A listener leaves (its page closed): the place is free now. */
+  /** A listener leaves (its page closed): the place is free now (see renew() for a reload). */
   releaseToken(spaceId: string, token: string | undefined): boolean {
     const c = this.verify(token);
     if (!c || c.s !== spaceId) return false;
+    const place = this.places.get(c.a);
+    if (place) {
+      if (this.left.size >= MAX_LEFT) this.left.delete(this.left.keys().next().value!);
+      this.left.set(c.a, place.tag);
+    }
     return this.release(c.a);
   }
 
@@ -378,10 +397,6 @@ export class AdmissionGate {
   private readonly fullChecks = [1, 10].map(
     (sec) => ({ ok: false, refusal: new GateRefusal(new TribuneError('ADMISSION_REQUIRED'), sec) }) as const,
   );
-
-  private full(): GateRefusal {
-    return this.fullCheck().refusal;
-  }
 
   private fullCheck(): { ok: false; refusal: GateRefusal } {
     this.counts.refused++;

@@ -24,14 +24,17 @@ export type AdmitQuery = ({ ok: true } & AdmitParams) | { ok: false; error: Trib
 const ADMIT_PARAMS = ['ticket', 'admission', 'challenge', 'answer', 'rate'] as const;
 
 /**
- * `ticket=`, `admission=`, `challenge=`, `answer=`, `rate=` (each at most once, at most 512
- * characters); anything else is ignored.
+ * The named query parameters, each at most once and 1-512 characters (anything else is
+ * ignored); BAD_REQUEST otherwise.
  */
-export function parseAdmitQuery(rawQuery: string): AdmitQuery {
-  if (rawQuery === '') return { ok: true };
+export function parseOnceParams<N extends string>(
+  rawQuery: string,
+  names: readonly N[],
+): ({ ok: true } & Partial<Record<N, string>>) | { ok: false; error: TribuneError } {
+  if (rawQuery === '') return { ok: true as const };
   const params = new URLSearchParams(rawQuery);
-  const out: AdmitParams = {};
-  for (const name of ADMIT_PARAMS) {
+  const out: Partial<Record<N, string>> = {};
+  for (const name of names) {
     const all = params.getAll(name);
     if (all.length > 1) return { ok: false, error: new TribuneError('BAD_REQUEST', `one ${name} at most`) };
     if (all.length === 1) {
@@ -43,7 +46,12 @@ export function parseAdmitQuery(rawQuery: string): AdmitQuery {
       out[name] = all[0];
     }
   }
-  return { ok: true, ...out };
+  return { ok: true as const, ...out };
+}
+
+/** `ticket=`, `admission=`, `challenge=`, `answer=`, `rate=` of the admit query. */
+export function parseAdmitQuery(rawQuery: string): AdmitQuery {
+  return parseOnceParams(rawQuery, ADMIT_PARAMS);
 }
 
 /** The admit answer's body and its extra headers (Retry-After while queued). */

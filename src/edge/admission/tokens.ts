@@ -56,6 +56,8 @@ export interface PowChallengeClaims {
 export interface DelayPassClaims {
   k: 'w';
   s: string;
+  /** random nonce (a pass is good once) */
+  n: string;
   /** issued, unix ms */
   i: number;
   /** delay, ms */

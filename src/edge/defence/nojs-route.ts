@@ -6,7 +6,8 @@
  * scoped to the Space's media path, and the page is a plain `<audio src="stream.mp4">`.
  */
 import { TribuneError } from '../../errors.js';
-import type { AdmissionGate, AdmitAnswer, GateRefusal } from '../admission/gate.js';
+import type { AdmissionGate, GateRefusal } from '../admission/gate.js';
+import { parseOnceParams } from '../admission/http.js';
 import type { HotRequest, HotResponse } from '../hot.js';
 import { admissionCookie, admissionFromCookie, endedPage, listenPage, queuePage, waitPage } from './nojs.js';
 import type { EdgeDefence } from './shield.js';
@@ -18,11 +19,13 @@ export interface NoJsContext {
   state(res: HotResponse, id: string, then: (state: string, title: string | undefined) => void): void;
   address(req: HotRequest): string;
   rehearsal(req: HotRequest): boolean;
+  /** The listener reached us over HTTPS (a proxy we trust said so): the cookie is `Secure`. */
+  secure(req: HotRequest): boolean;
   reject(res: HotResponse, err: TribuneError): void;
   refuse(res: HotResponse, r: GateRefusal): void;
 }
 
-const MAX_PARAM = 512;
+const NOJS_PARAMS = ['pass', 'ticket'] as const;
 
 function sendHtml(res: HotResponse, html: string, extra: string[] = []): void {
   const body = Buffer.from(html, 'utf8');
@@ -45,56 +48,51 @@ export function noJs(
   id: string,
   rawQuery: string,
 ): true {
-  const params = new URLSearchParams(rawQuery);
-  const one = (name: string): string | undefined | null => {
-    const all = params.getAll(name);
-    if (all.length === 0) return undefined;
-    if (all.length > 1 || all[0] === '' || all[0]!.length > MAX_PARAM) return null;
-    return all[0];
-  };
-  const pass = one('pass');
-  const ticket = one('ticket');
-  if (pass === null || ticket === null) {
-    ctx.reject(res, new TribuneError('BAD_REQUEST', `pass and ticket: once each, 1-${MAX_PARAM} characters`));
+  const q = parseOnceParams(rawQuery, NOJS_PARAMS);
+  if (!q.ok) {
+    ctx.reject(res, q.error);
     return true;
   }
+  const { pass, ticket } = q;
+  const { defence, gate } = ctx;
   const cookie = typeof req.headers.cookie === 'string' ? admissionFromCookie(req.headers.cookie) : undefined;
-  const held = cookie !== undefined && ctx.gate.holds(cookie, id, ctx.address(req)) ? cookie : undefined;
+  // The admission this browser holds for this Space, if its cookie is one.
+  const held = cookie !== undefined && gate.peek(cookie, id) !== null ? cookie : undefined;
   ctx.state(res, id, (state, title) => {
     if (state === 'ended') return sendHtml(res, endedPage());
-    const { defence, gate } = ctx;
-    const rehearsal = ctx.rehearsal(req);
-    // Under attack a newcomer waits first (holders of an admission or a ticket never do).
-    if (defence.underAttack && !rehearsal && held === undefined && ticket === undefined) {
-      if (pass === undefined) {
-        const token = defence.nojs.issue(id);
-        const delaySec = Math.ceil(defence.nojs.delayMs / 1000);
-        return sendHtml(
-          res,
-          waitPage({ spaceTitle: title, delaySec, nextUrl: `nojs?pass=${encodeURIComponent(token)}` }),
-        );
-      }
-      const check = defence.nojs.check(id, pass);
+    const wait = (token: string, delayMs: number): void =>
+      sendHtml(
+        res,
+        waitPage({
+          spaceTitle: title,
+          delaySec: Math.max(1, Math.ceil(delayMs / 1000)),
+          nextUrl: `nojs?pass=${encodeURIComponent(token)}`,
+        }),
+      );
+    const newPass = (): void => wait(defence.nojs.issueDelayPass(id), defence.nojs.delayMs);
+    // A pass that came with the request stands for the proof of work (good once).
+    let proven = false;
+    if (pass !== undefined && defence.underAttack) {
+      const check = defence.nojs.redeemDelayPass(id, pass);
       if (!check.ok) {
-        if (check.code === 'POW_EARLY') {
-          const delaySec = Math.max(1, Math.ceil((check.remainingMs ?? 1000) / 1000));
-          return sendHtml(
-            res,
-            waitPage({ spaceTitle: title, delaySec, nextUrl: `nojs?pass=${encodeURIComponent(pass)}` }),
-          );
-        }
+        if (check.code === 'POW_EARLY') return wait(pass, check.remainingMs);
+        if (check.code === 'POW_EXPIRED') return newPass(); // a tab left open: start again
         return ctx.reject(res, new TribuneError(check.code));
       }
+      proven = true;
     }
-    if (held === undefined && ticket === undefined) defence.noteJoin(id);
-    const answer: AdmitAnswer | GateRefusal = gate.admit({
+    const answer = gate.admit({
       spaceId: id,
       state,
       address: ctx.address(req),
       admission: held,
       ticket,
-      rehearsal,
+      rehearsal: ctx.rehearsal(req),
+      proven,
     });
+    // Under attack, a new place needs the wait first.
+    if ('proofRequired' in answer) return newPass();
+    if (held === undefined && ticket === undefined) defence.noteJoin(id);
     if (!('admitted' in answer)) return ctx.refuse(res, answer);
     if (!answer.admitted) {
       const retrySec = Math.max(1, Math.ceil(answer.retryInMs / 1000));
@@ -110,7 +108,7 @@ export function noJs(
     const maxAge = Math.max(1, Math.floor((answer.expiresAtMs - Date.now()) / 1000));
     sendHtml(res, listenPage({ spaceTitle: title, streamUrl: 'stream.mp4' }), [
       'set-cookie',
-      admissionCookie(id, answer.admission, maxAge),
+      admissionCookie(id, answer.admission, maxAge, ctx.secure(req)),
     ]);
   });
   return true;

@@ -7,7 +7,9 @@
  * The pages are plain HTML5: no script at all, readable without CSS, fit a 390 px phone, every
  * interpolated value escaped.
  */
+import { randomBytes } from 'node:crypto';
 import { ClaimsSigner, deriveKey, type DelayPassClaims } from '../admission/tokens.js';
+import { OneUse } from './one-use.js';
 
 /** A delay pass is good from its delay until this long after it. */
 export const DELAY_PASS_GRACE_MS = 10 * 60_000;
@@ -16,7 +18,7 @@ export const MAX_DELAY_MS = 5 * 60_000;
 
 export type DelayPassCheck =
   | { ok: true; claims: DelayPassClaims }
-  | { ok: false; code: 'POW_INVALID' | 'POW_WRONG_SPACE' | 'POW_EXPIRED' }
+  | { ok: false; code: 'POW_INVALID' | 'POW_WRONG_SPACE' | 'POW_EXPIRED' | 'POW_REPLAYED' | 'BROWNOUT' }
   /** Too early: ready in `remainingMs`. */
   | { ok: false; code: 'POW_EARLY'; remainingMs: number };
 
@@ -30,6 +32,7 @@ export interface NoJsPassesOptions {
 export class NoJsPasses {
   private readonly signer: ClaimsSigner<DelayPassClaims>;
   private readonly now: () => number;
+  private readonly redeemed = new OneUse(200_000);
   readonly delayMs: number;
 
   constructor(opts: NoJsPassesOptions) {
@@ -41,7 +44,13 @@ export class NoJsPasses {
   /** A pass for `spaceId`, good after `delayMs` (default: the configured delay). */
   issueDelayPass(spaceId: string, delayMs = this.delayMs): string {
     const d = Math.min(MAX_DELAY_MS, Math.max(0, Math.round(delayMs)));
-    return this.signer.sign({ k: 'w', s: spaceId, i: this.now(), d });
+    return this.signer.sign({
+      k: 'w',
+      s: spaceId,
+      n: randomBytes(9).toString('base64url'),
+      i: this.now(),
+      d,
+    });
   }
 
   checkDelayPass(spaceId: string, token: string | undefined, nowMs = this.now()): DelayPassCheck {
@@ -49,6 +58,7 @@ export class NoJsPasses {
     if (
       !c ||
       typeof c.s !== 'string' ||
+      typeof c.n !== 'string' ||
       typeof c.i !== 'number' ||
       !Number.isFinite(c.i) ||
       typeof c.d !== 'number' ||
@@ -62,14 +72,13 @@ export class NoJsPasses {
     return { ok: true, claims: c };
   }
 
-  /** = issueDelayPass. */
-  issue(spaceId: string, delayMs?: number): string {
-    return this.issueDelayPass(spaceId, delayMs);
-  }
-
-  /** = checkDelayPass, now. */
-  check(spaceId: string, token: string | undefined): DelayPassCheck {
-    return this.checkDelayPass(spaceId, token);
+  /** Checks a pass and, when it is good, uses it up (a pass admits once). */
+  redeemDelayPass(spaceId: string, token: string | undefined, nowMs = this.now()): DelayPassCheck {
+    const r = this.checkDelayPass(spaceId, token, nowMs);
+    if (!r.ok) return r;
+    const used = this.redeemed.redeem(r.claims.n, r.claims.i + r.claims.d + DELAY_PASS_GRACE_MS, nowMs);
+    if (used === 'ok') return r;
+    return { ok: false, code: used === 'full' ? 'BROWNOUT' : 'POW_REPLAYED' };
   }
 }
 

@@ -18,6 +18,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { TribuneError, type ErrorCode } from '../../errors.js';
 import { ClaimsSigner, deriveKey, type PowChallengeClaims } from '../admission/tokens.js';
+import { OneUse } from './one-use.js';
 
 export type PowCode = 'POW_INVALID' | 'POW_EXPIRED' | 'POW_WRONG_SPACE' | 'POW_INSUFFICIENT' | 'POW_REPLAYED';
 
@@ -68,7 +69,7 @@ export const MAX_RATE = 50_000_000;
 /** Longest decimal answer accepted. */
 export const MAX_ANSWER_CHARS = 20;
 const TWO_48 = 2 ** 48;
-const ANSWER = /^[0-9]{1,20}$/;
+const ANSWER = new RegExp(`^[0-9]{1,${MAX_ANSWER_CHARS}}$`);
 const RATE = /^[0-9]+(\.[0-9]+)?([eE][+-]?[0-9]+)?$/;
 
 const clamp01 = (x: number): number => (Number.isFinite(x) ? Math.min(1, Math.max(0, x)) : 0);
@@ -105,9 +106,7 @@ export class ProofOfWork {
   readonly minDifficulty: number;
   readonly maxDifficulty: number;
   readonly defaultRate: number;
-  private readonly maxRedeemed: number;
-  /** nonce -> expiry of its challenge (ms), in redemption order. */
-  private readonly redeemed = new Map<string, number>();
+  private readonly redeemed: OneUse;
   private readonly tally = { issued: 0, solved: 0, failed: 0 };
 
   constructor(opts: ProofOfWorkOptions) {
@@ -119,12 +118,7 @@ export class ProofOfWork {
     this.minDifficulty = Math.max(1, Math.floor(opts.minDifficulty ?? 256));
     this.maxDifficulty = Math.max(this.minDifficulty, Math.floor(opts.maxDifficulty ?? 2 ** 32));
     this.defaultRate = opts.defaultRate ?? 200_000;
-    this.maxRedeemed = opts.maxRedeemed ?? 200_000;
-  }
-
-  /** = the module's parseRate (`?rate=`; throws POW_BAD_DIFFICULTY when absurd). */
-  parseRate(raw: string | undefined): number | undefined {
-    return parseRate(raw);
+    this.redeemed = new OneUse(opts.maxRedeemed ?? 200_000);
   }
 
   /** The client's claimed rate, clamped (absent or not a number: the default). */
@@ -191,34 +185,14 @@ export class ProofOfWork {
     if (this.redeemed.has(c.n)) return { ok: false, code: 'POW_REPLAYED' };
     if (powPrefix(token as string, answer) > powThreshold(c.d))
       return { ok: false, code: 'POW_INSUFFICIENT' };
-    this.sweep(now, false);
-    if (this.redeemed.size >= this.maxRedeemed) {
-      this.sweep(now, true);
-      if (this.redeemed.size >= this.maxRedeemed) return { ok: false, code: 'BROWNOUT' };
-    }
-    this.redeemed.set(c.n, c.e);
-    return { ok: true };
-  }
-
-  /**
-   * Forgets nonces whose challenge has expired (an expired challenge is refused anyway). Cheap pass:
-   * from the oldest redemption until the first one still live; `full`: every entry.
-   */
-  private sweep(now: number, full: boolean): void {
-    for (const [n, e] of this.redeemed) {
-      if (e <= now) this.redeemed.delete(n);
-      else if (!full) break;
-    }
+    const r = this.redeemed.redeem(c.n, c.e, now);
+    if (r === 'full') return { ok: false, code: 'BROWNOUT' };
+    return r === 'ok' ? { ok: true } : { ok: false, code: 'POW_REPLAYED' };
   }
 
   /** Nonces remembered now. */
   get redeemedCount(): number {
     return this.redeemed.size;
-  }
-
-  /** Challenges issued, proofs accepted and refused since the last drain. */
-  get counts(): Readonly<{ issued: number; solved: number; failed: number }> {
-    return { ...this.tally };
   }
 
   drainCounts(): { issued: number; solved: number; failed: number } {

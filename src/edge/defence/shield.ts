@@ -14,33 +14,22 @@
  *   the classifier (src/ops/defence) tells a crowd from an attack.
  */
 import { BucketTable } from './buckets.js';
-import { Brownout, type BrownoutOptions } from './brownout.js';
+import { Brownout } from './brownout.js';
 import { ConnectionCap } from './connections.js';
 import { NoJsPasses } from './nojs.js';
 import { ProofOfWork } from './pow.js';
 import { DefenceTelemetry } from './telemetry.js';
 import type { BrownoutTier, DefenceControl, DefenceWindow } from './types.js';
 import type { AdmissionGate } from '../admission/gate.js';
+import type { TribuneConfig } from '../../config.js';
 
 /** The config's `edge.defence` (src/config.ts documents each field). */
-export interface EdgeDefenceConfig {
-  perAddressRate: number;
-  perAddressBurst: number;
-  perAdmissionRate: number;
-  perAdmissionBurst: number;
-  /** 0: no cap (always off behind a trusted proxy). */
-  maxConnectionsPerAddress: number;
-  powTargetMs: number;
-  noJsDelayMs: number;
-  /** `off`: tiers only from an operator's floor (the load is still measured and reported). */
-  brownout: 'auto' | 'off';
-}
+export type EdgeDefenceConfig = TribuneConfig['edge']['defence'];
 
 export interface EdgeDefenceOptions extends EdgeDefenceConfig {
   secret: Buffer;
   trustProxy?: boolean;
   now?: () => number;
-  brownoutOptions?: BrownoutOptions;
 }
 
 /** Most Spaces whose joins one window lists. */
@@ -63,14 +52,22 @@ export class EdgeDefence {
   private timer: NodeJS.Timeout | undefined;
   /** Limits the operator set for this edge (last applied), to apply a change once. */
   private appliedLimits = '';
+  /** The edge's own limits (its config), restored when the operator's are withdrawn. */
+  private ownLimits: { maxListeners: number; joinsPerSec: number } | undefined;
 
   constructor(opts: EdgeDefenceOptions) {
     this.now = opts.now ?? Date.now;
-    this.addresses = new BucketTable({ ratePerSec: opts.perAddressRate, burst: opts.perAddressBurst });
-    this.admissions = new BucketTable({ ratePerSec: opts.perAdmissionRate, burst: opts.perAdmissionBurst });
-    this.connections = new ConnectionCap(opts.trustProxy ? 0 : opts.maxConnectionsPerAddress);
+    // Tables sized so that collisions (which share a bucket) stay rare: 2^20 admission slots hold
+    // an edge's 40,000 admitted players with ~4% sharing a slot with one other (two players'
+    // needs fit one bucket); 2^18 address and connection slots.
+    this.addresses = new BucketTable({ ratePerSec: opts.perAddressRate, burst: opts.perAddressBurst }, 18);
+    this.admissions = new BucketTable(
+      { ratePerSec: opts.perAdmissionRate, burst: opts.perAdmissionBurst },
+      20,
+    );
+    this.connections = new ConnectionCap(opts.trustProxy ? 0 : opts.maxConnectionsPerAddress, 18);
     this.telemetry = new DefenceTelemetry();
-    this.brownout = new Brownout({ ...opts.brownoutOptions, auto: opts.brownout !== 'off' });
+    this.brownout = new Brownout({ auto: opts.brownout !== 'off' });
     this.pow = new ProofOfWork({ secret: opts.secret, now: this.now, targetMs: opts.powTargetMs });
     this.nojs = new NoJsPasses({ secret: opts.secret, now: this.now, delayMs: opts.noJsDelayMs });
   }
@@ -78,7 +75,12 @@ export class EdgeDefence {
   /** The admission gate whose modes follow the defences (strict under attack, paused at tier 3). */
   attach(gate: AdmissionGate | undefined): void {
     this.gate = gate;
-    if (gate) this.admittedBefore = gate.controller.stats().admitted;
+    if (!gate) return;
+    this.admittedBefore = gate.controller.stats().admitted;
+    this.ownLimits = gate.controller.getLimits();
+    // Orders that came before the gate was attached hold for it too.
+    gate.strict = this.mode;
+    gate.controller.setPaused(this.brownout.tier >= 3);
   }
 
   /** Samples the load once a second and moves the brownout tier (unref'd timer). */
@@ -131,12 +133,12 @@ export class EdgeDefence {
     const floor = c.tierFloor;
     this.brownout.floor = floor === 1 || floor === 2 || floor === 3 ? floor : 0;
     this.gate?.controller.setPaused(this.brownout.tier >= 3);
-    if (c.limits && this.gate) {
-      const key = `${c.limits.maxListeners}/${c.limits.joinsPerSec}`;
-      if (key !== this.appliedLimits) {
-        this.appliedLimits = key;
-        this.gate.setLimits(c.limits);
-      }
+    // The operator's capacity, or back to the edge's own once it is withdrawn.
+    const limits = c.limits ?? this.ownLimits;
+    const key = c.limits ? `${c.limits.maxListeners}/${c.limits.joinsPerSec}` : '';
+    if (this.gate && limits && key !== this.appliedLimits) {
+      this.appliedLimits = key;
+      this.gate.setLimits(limits);
     }
   }
 
