@@ -3,13 +3,15 @@
  * once (and on the raw front whole answers, once per second), so that a refused request costs no
  * more than a cache HIT (issue 9); and the counters prom-client reads at scrape time.
  */
-import { Counter, type Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
+import { scrapeCounter } from '../shared/prom.js';
 import { TribuneError } from '../errors.js';
 import type { GateRefusal } from './admission/gate.js';
 import type { CacheEntry } from './cache.js';
 import { privateCacheControl } from './paths.js';
 import { RawResponse } from './raw-http.js';
 import type { HotAnswers, HotCounters, HotCurrent, HotLog, HotResponse } from './hot-types.js';
+import type { RequestClass } from './defence/types.js';
 
 export const CONTENT_JSON = 'application/json; charset=utf-8';
 
@@ -35,23 +37,6 @@ export function prepareError(err: TribuneError, cors: boolean, extra: string[] =
   if (cors) headers.push('access-control-allow-origin', '*');
   headers.push(...extra);
   return { status: err.status, headers, body };
-}
-
-/** Counters kept as plain numbers on the hot path and read by prom-client at scrape time. */
-export function scrapeCounter(registry: Registry, name: string, help: string, read: () => number): void {
-  const existing = registry.getSingleMetric(name);
-  if (existing) registry.removeSingleMetric(name);
-  let reported = 0;
-  new Counter({
-    name,
-    help,
-    registers: [registry],
-    collect() {
-      const v = read();
-      if (v > reported) this.inc(v - reported);
-      reported = v;
-    },
-  });
 }
 
 /** The request counters of a handler, registered as `tribune_edge_*` counters. */
@@ -80,6 +65,19 @@ export function hotCounters(registry: Registry): HotCounters {
   return n;
 }
 
+/**
+ * The class of a request answered `status`, when the status says more than the route knew (an
+ * origin's 404 for a made-up Space, a listen token refused after a load): 401/403 a bad token,
+ * 429/503 refused for load, another 4xx an unknown path; otherwise `cls` as the route set it.
+ */
+export function classOfStatus(status: number, cls: RequestClass): RequestClass {
+  // A refusal the route classed itself (a bad proof, a full edge) keeps its class.
+  if (cls !== 'media_token' && cls !== 'tokenless' && cls !== 'control') return cls;
+  if (status < 400 || status >= 500) return status === 503 ? 'refused' : cls;
+  if (status === 401 || status === 403) return 'bad_token';
+  return status === 429 ? 'refused' : 'unknown_path';
+}
+
 const BAD_TOKEN_CODES = new Set([
   'ADMISSION_INVALID',
   'ADMISSION_EXPIRED',
@@ -100,6 +98,8 @@ export function createAnswers(
   n: HotCounters,
   cur: HotCurrent,
   log: HotLog | undefined,
+  /** Retry-After of the flood limit's 429 (the address bucket's refill time). */
+  floodRetryAfterSec = 1,
 ): HotAnswers {
   // Refusals are prebuilt per message (and extra headers), and on the raw front per second as
   // whole answers: a refused request costs no more than a cache HIT (issue 9).
@@ -134,7 +134,11 @@ export function createAnswers(
   const refusals = new WeakMap<GateRefusal, Prepared>();
   const reject = (res: HotResponse, err: TribuneError): true => {
     n.rejected++;
-    cur.cls = BAD_TOKEN_CODES.has(err.code) ? 'bad_token' : err.status === 429 ? 'refused' : 'unknown_path';
+    cur.cls = BAD_TOKEN_CODES.has(err.code)
+      ? 'bad_token'
+      : err.status === 429 || err.status === 503
+        ? 'refused'
+        : 'unknown_path';
     return sendError(res, err);
   };
   const refuse = (res: HotResponse, r: GateRefusal): true => {
@@ -164,7 +168,7 @@ export function createAnswers(
   const flood: Prepared = prepareError(
     new TribuneError('RATE_LIMITED', 'too many requests from this address'),
     cors,
-    ['retry-after', '1'],
+    ['retry-after', String(floodRetryAfterSec)],
   );
   const sendFlood = (res: HotResponse): true => {
     n.rejected++;

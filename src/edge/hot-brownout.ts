@@ -20,23 +20,30 @@ export function createSlowStates(
   now: () => number,
   defence: EdgeDefence | undefined,
   answer: (req: HotRequest, res: HotResponse, id: string, rawQuery: string) => void,
+  fail: (res: HotResponse, err: unknown) => void,
 ): SlowStates {
   /** Per Space: when this edge last got a new state version, and the polls held until 3 s after it. */
-  const stateSlow = new Map<string, { at: number; held: (() => void)[]; timer?: NodeJS.Timeout }>();
+  type Held = { res: HotResponse; run: () => void };
+  const stateSlow = new Map<string, { at: number; held: Held[]; timer?: NodeJS.Timeout }>();
   const hold = (res: HotResponse, id: string, rawQuery: string, req: HotRequest): boolean => {
     const s = stateSlow.get(id);
     const t = now();
     if (!s || t - s.at >= SLOW_STATE_MS) return false;
-    s.held.push(() => {
-      if (!res.destroyed && !res.writableEnded) answer(req, res, id, rawQuery);
+    s.held.push({
+      res,
+      run: () => {
+        if (res.destroyed || res.writableEnded) return;
+        try {
+          answer(req, res, id, rawQuery);
+        } catch (err) {
+          fail(res, err); // one poll's failure never strands the others
+        }
+      },
     });
     s.timer ??= setTimeout(
       () => {
-        const held = s.held;
-        s.held = [];
-        s.timer = undefined;
-        s.at = 0;
-        for (const run of held) run();
+        stateSlow.delete(id); // the next new version (a MISS) starts a new 3 s
+        for (const h of s.held) h.run();
       },
       SLOW_STATE_MS - (t - s.at),
     );
@@ -44,15 +51,26 @@ export function createSlowStates(
   };
   const noteVersion = (id: string, outcome: string): void => {
     if (outcome !== 'MISS' || !defence?.brownout.sheds(2)) return;
+    const t = now();
     const s = stateSlow.get(id);
-    if (s) s.at = now();
-    else if (stateSlow.size < 100_000) stateSlow.set(id, { at: now(), held: [] });
+    if (s) {
+      s.at = t;
+      return;
+    }
+    if (stateSlow.size >= 100_000)
+      for (const [k, v] of stateSlow) if (!v.timer && t - v.at >= SLOW_STATE_MS) stateSlow.delete(k);
+    if (stateSlow.size < 100_000) stateSlow.set(id, { at: t, held: [] });
   };
   return {
     hold,
     noteVersion,
     close() {
-      for (const s of stateSlow.values()) clearTimeout(s.timer);
+      // Held polls are cut: their players poll again (this edge restarted, or another one).
+      for (const s of stateSlow.values()) {
+        clearTimeout(s.timer);
+        for (const h of s.held) h.res.destroy();
+      }
+      stateSlow.clear();
     },
   };
 }

@@ -43,8 +43,7 @@ export function createReaders(
     return typeof h === 'string' && h ? h : undefined;
   };
 
-  const admissionOf = (req: HotRequest, rawQuery: string): string | undefined => {
-    if (cur.req === req) return cur.admission; // read once per request by handle()
+  const readAdmission = (req: HotRequest, rawQuery: string): string | undefined => {
     if (rawQuery.includes('admission=')) {
       const q = new URLSearchParams(rawQuery).get('admission');
       if (q) return q;
@@ -56,7 +55,11 @@ export function createReaders(
     return typeof c === 'string' ? admissionFromCookie(c) : undefined;
   };
 
-  const addressOf = (req: HotRequest): string => {
+  // With defences on, handle() reads them once per request into `cur`.
+  const admissionOf = (req: HotRequest, rawQuery: string): string | undefined =>
+    cur.req === req ? cur.admission : readAdmission(req, rawQuery);
+
+  const readAddress = (req: HotRequest): string => {
     if (trustProxy) {
       const xff = req.headers['x-forwarded-for'];
       const first = (Array.isArray(xff) ? xff[0] : xff)?.split(',')[0]?.trim();
@@ -65,5 +68,7 @@ export function createReaders(
     return req.socket.remoteAddress ?? 'unknown';
   };
 
-  return { authorize, tokenOf, admissionOf, addressOf };
+  const addressOf = (req: HotRequest): string => (cur.req === req ? cur.address : readAddress(req));
+
+  return { authorize, tokenOf, admissionOf, addressOf, readAdmission, readAddress };
 }

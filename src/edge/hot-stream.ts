@@ -3,11 +3,10 @@
  * StreamFeeds follower per Space), and the state document's fields the hot path reads.
  */
 import { randomBytes } from 'node:crypto';
-import { Gauge } from 'prom-client';
 import { TribuneError } from '../errors.js';
 import { hasRehearsal } from './admission/http.js';
 import type { CacheEntry } from './cache.js';
-import { scrapeCounter } from './hot-answers.js';
+import { scrapeCounter, scrapeGauge } from '../shared/prom.js';
 import type { EdgeHandlerOptions, HotContext, HotRequest, HotResponse } from './hot-types.js';
 import { LID_RE, STATE_FILE } from './paths.js';
 import { capSendBuffer } from './sndbuf.js';
@@ -19,14 +18,32 @@ const STATE_RECHECK_MS = 100;
 /** Stream listeners are counted as listeners this often (the counter's window is 5 s). */
 const STREAM_COUNT_INTERVAL_MS = 2000;
 
+/** A state document's `state` and `title`, parsed once per cached entry. */
+const docFields = new WeakMap<CacheEntry, { state?: string; title?: string }>();
+function fieldsOf(entry: CacheEntry): { state?: string; title?: string } {
+  let f = docFields.get(entry);
+  if (!f) {
+    f = {};
+    try {
+      const d = JSON.parse(entry.body.toString('utf8')) as { state?: unknown; title?: unknown };
+      if (typeof d.state === 'string') f.state = d.state;
+      if (typeof d.title === 'string') f.title = d.title;
+    } catch {
+      // not a state document: neither
+    }
+    docFields.set(entry, f);
+  }
+  return f;
+}
+
+/** The `state` of a state document, if it has one. */
+export function stateOf(entry: CacheEntry): string | undefined {
+  return fieldsOf(entry).state;
+}
+
 /** The `title` of a state document, if it has one. */
 export function titleOf(entry: CacheEntry): string | undefined {
-  try {
-    const t = (JSON.parse(entry.body.toString('utf8')) as { title?: unknown }).title;
-    return typeof t === 'string' ? t : undefined;
-  } catch {
-    return undefined;
-  }
+  return fieldsOf(entry).title;
 }
 
 export interface StreamDelivery {
@@ -34,8 +51,6 @@ export interface StreamDelivery {
   readonly feeds: StreamFeeds;
   /** Answers a stream request (its errors are thrown: the caller answers them). */
   stream(req: HotRequest, res: HotResponse, id: string, rawQuery: string): Promise<void>;
-  /** The `state` of a state document, parsed once per cache entry. */
-  stateOf(entry: CacheEntry): string | undefined;
   /** Stops the listener counting and the feeds, and ends every stream. */
   close(): void;
 }
@@ -65,17 +80,8 @@ export function createStreamDelivery(ctx: HotContext, opts: EdgeHandlerOptions['
       () => hub.batch,
     ],
     ['stream_feeds', 'Spaces this edge follows for stream listeners', () => feeds.size],
-  ] as const) {
-    if (registry.getSingleMetric(`tribune_edge_${name}`)) registry.removeSingleMetric(`tribune_edge_${name}`);
-    new Gauge({
-      name: `tribune_edge_${name}`,
-      help,
-      registers: [registry],
-      collect() {
-        this.set(read());
-      },
-    });
-  }
+  ] as const)
+    scrapeGauge(registry, `tribune_edge_${name}`, help, read);
   scrapeCounter(
     registry,
     'tribune_edge_stream_writes_total',
@@ -114,20 +120,6 @@ export function createStreamDelivery(ctx: HotContext, opts: EdgeHandlerOptions['
     'no',
     ...(ctx.cors ? ['access-control-allow-origin', '*'] : []),
   ];
-  const docState = new WeakMap<CacheEntry, string | undefined>();
-  const stateOf = (entry: CacheEntry): string | undefined => {
-    if (!docState.has(entry)) {
-      let st: string | undefined;
-      try {
-        st = (JSON.parse(entry.body.toString('utf8')) as { state?: string }).state;
-      } catch {
-        st = undefined;
-      }
-      docState.set(entry, st);
-    }
-    return docState.get(entry);
-  };
-
   const stream = async (req: HotRequest, res: HotResponse, id: string, rawQuery: string): Promise<void> => {
     const params = new URLSearchParams(rawQuery);
     const lids = params.getAll('lid');
@@ -153,6 +145,7 @@ export function createStreamDelivery(ctx: HotContext, opts: EdgeHandlerOptions['
     if (!rehearsal && !hub.reserve(address)) {
       gate?.streamClosed(aid);
       n.rejected++;
+      cur.cls = 'refused';
       sendError(res, new TribuneError('RATE_LIMITED', `at most ${hub.perAddressMax} streams per address`), [
         'retry-after',
         '10',
@@ -270,7 +263,6 @@ export function createStreamDelivery(ctx: HotContext, opts: EdgeHandlerOptions['
     hub,
     feeds,
     stream,
-    stateOf,
     close() {
       if (countTimer) clearInterval(countTimer);
       feeds.close();

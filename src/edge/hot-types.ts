@@ -57,6 +57,8 @@ export interface HotResponse {
   readonly writableEnded: boolean;
   readonly headersSent: boolean;
   readonly destroyed: boolean;
+  /** The status answered (set by writeHead or a prebuilt answer). */
+  readonly statusCode: number;
   destroy(): unknown;
   readonly socket: Socket | null;
 }
@@ -90,6 +92,8 @@ export interface HotCounters {
  */
 export interface HotCurrent {
   req: HotRequest | undefined;
+  /** The client address of `req`, read once. */
+  address: string;
   cls: RequestClass;
   kind: PatternKind;
   blocking: boolean;
@@ -125,6 +129,9 @@ export interface HotReaders {
   tokenOf(req: HotRequest, rawQuery: string): string | undefined;
   admissionOf(req: HotRequest, rawQuery: string): string | undefined;
   addressOf(req: HotRequest): string;
+  /** The same, read from the request itself (admissionOf/addressOf use what handle() read). */
+  readAdmission(req: HotRequest, rawQuery: string): string | undefined;
+  readAddress(req: HotRequest): string;
   authorize(
     spaceId: string,
     entry: CacheEntry | undefined,
@@ -142,6 +149,8 @@ export interface HotContext extends HotAnswers, HotReaders {
   readonly defence: EdgeDefence | undefined;
   readonly originPrefix: string;
   readonly cors: boolean;
+  /** Client addresses (and the scheme) come from a proxy we run. */
+  readonly trustProxy: boolean;
   readonly now: () => number;
   readonly liveNow: () => number;
   readonly log: HotLog | undefined;

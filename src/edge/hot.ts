@@ -32,7 +32,7 @@ import {
 } from './paths.js';
 import { noJs } from './defence/nojs-route.js';
 import { createAdmit } from './hot-admit.js';
-import { createAnswers, createEntrySender, hotCounters } from './hot-answers.js';
+import { classOfStatus, createAnswers, createEntrySender, hotCounters } from './hot-answers.js';
 import { createSlowStates } from './hot-brownout.js';
 import { createReaders } from './hot-request.js';
 import { createStreamDelivery } from './hot-stream.js';
@@ -70,6 +70,7 @@ export function createEdgeHandler(opts: EdgeHandlerOptions): EdgeHandler {
   /** The request being answered, for the defence telemetry (see HotCurrent). */
   const cur: HotCurrent = {
     req: undefined,
+    address: '',
     cls: 'control',
     kind: 'other',
     blocking: false,
@@ -78,10 +79,10 @@ export function createEdgeHandler(opts: EdgeHandlerOptions): EdgeHandler {
   const n = hotCounters(registry);
   const loadOrigin = (path: string, signal: AbortSignal): Promise<CacheInput> =>
     fetchCacheInput(loader, path, signal);
-  const answers = createAnswers(cors, n, cur, opts.log);
+  const answers = createAnswers(cors, n, cur, opts.log, defence?.addresses.retryAfterSec);
   const { sendError, reject, refuse, sendJson, unauthorized, sendFlood, fail } = answers;
   const readers = createReaders(cur, access, liveNow, opts.trustProxy);
-  const { authorize, tokenOf, admissionOf, addressOf } = readers;
+  const { authorize, tokenOf, admissionOf, addressOf, readAdmission, readAddress } = readers;
 
   const sendEntry = createEntrySender(cors, n, now);
 
@@ -255,6 +256,7 @@ export function createEdgeHandler(opts: EdgeHandlerOptions): EdgeHandler {
     defence,
     originPrefix,
     cors,
+    trustProxy: opts.trustProxy === true,
     now,
     liveNow,
     log: opts.log,
@@ -268,12 +270,15 @@ export function createEdgeHandler(opts: EdgeHandlerOptions): EdgeHandler {
   };
   const delivery = createStreamDelivery(ctx, opts.stream);
   const { hub, feeds, stream } = delivery;
-  const { admit, noJsContext } = createAdmit(ctx, delivery.stateOf);
+  const { admit, noJsContext } = createAdmit(ctx);
 
   // Brownout tier 2: held state polls are answered again by spaceObject.
-  const slow = createSlowStates(now, defence, (req, res, id, rawQuery) => {
-    spaceObject(req, res, id, STATE_FILE, rawQuery);
-  });
+  const slow = createSlowStates(
+    now,
+    defence,
+    (req, res, id, rawQuery) => void spaceObject(req, res, id, STATE_FILE, rawQuery),
+    fail,
+  );
   const { hold: slowState, noteVersion: noteStateVersion } = slow;
 
   const handle = (req: HotRequest, res: HotResponse): boolean => {
@@ -288,16 +293,17 @@ export function createEdgeHandler(opts: EdgeHandlerOptions): EdgeHandler {
     if (!defence) return route(req, res, path, rawQuery);
     // The cheap checks first: the request's admission (one cached HMAC check), its bucket.
     const t = now();
-    const address = addressOf(req);
-    cur.req = undefined;
-    cur.admission = admissionOf(req, rawQuery);
+    const address = readAddress(req);
     cur.req = req;
+    cur.address = address;
+    cur.admission = readAdmission(req, rawQuery);
     cur.cls = 'control';
     cur.kind = 'other';
     cur.blocking = false;
     const claims = cur.admission !== undefined && gate ? gate.peek(cur.admission) : null;
-    // A rehearsal (the operator's own load test, few addresses) is not a flood.
-    if (!defence.allow(address, claims?.a, t) && !(gate && hasRehearsal(gate, req.headers))) {
+    // A rehearsal (the operator's own load test, few addresses) is not a flood: not charged.
+    const rehearsal = gate !== undefined && hasRehearsal(gate, req.headers);
+    if (!rehearsal && !defence.allow(address, claims?.a, t)) {
       defence.telemetry.record(address, 'refused', 'other', false, t);
       cur.req = undefined;
       return sendFlood(res);
@@ -305,8 +311,24 @@ export function createEdgeHandler(opts: EdgeHandlerOptions): EdgeHandler {
     try {
       return route(req, res, path, rawQuery);
     } finally {
-      defence.telemetry.record(address, cur.cls, cur.kind, cur.blocking, t, claims?.a);
       cur.req = undefined;
+      const { cls, kind, blocking } = cur as HotCurrent; // (routes set them: not narrowed)
+      const client = claims?.a;
+      // Answered now (a HIT, a refusal) or a stream: its class is known. Otherwise the answer comes
+      // after a load, and what it says (an origin's 404, a refusal) decides the class then.
+      if (res.writableEnded || kind === 'stream')
+        defence.telemetry.record(address, classOfStatus(res.statusCode, cls), kind, blocking, t, client);
+      else
+        res.once('close', () =>
+          defence.telemetry.record(
+            address,
+            res.headersSent ? classOfStatus(res.statusCode, cls) : cls,
+            kind,
+            blocking,
+            t,
+            client,
+          ),
+        );
     }
   };
 

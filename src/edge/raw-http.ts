@@ -129,6 +129,10 @@ export class RawResponse {
     return this.socket.destroyed;
   }
 
+  get statusCode(): number {
+    return this.status;
+  }
+
   writeHead(status: number, headers: readonly string[]): this {
     this.status = status;
     this.headers = headers;
