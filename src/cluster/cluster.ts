@@ -43,6 +43,8 @@ export class Cluster {
   private readonly key: Buffer;
   private readonly agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
   private readonly adopting = new Map<string, Promise<LeaseOwner | null>>();
+  /** Live Spaces another origin held a lease for at the last sweep. */
+  private ownedElsewhere = new Set<string>();
   private readonly replaysOpening = new Map<string, Promise<unknown>>();
   private sweepTimer: NodeJS.Timeout | undefined;
   private sweeping = false;
@@ -169,6 +171,7 @@ export class Cluster {
       const elsewhere = live.filter((s) => !registry.runs(s.id));
       // One round trip for every owner, not one per Space.
       const owners = await this.leases.owners(elsewhere.map((s) => s.id));
+      this.ownedElsewhere = new Set(elsewhere.filter((_, i) => owners[i] !== null).map((s) => s.id));
       for (const [i, s] of elsewhere.entries()) {
         if (this.closed) return;
         if (owners[i] === null)
@@ -193,6 +196,11 @@ export class Cluster {
     } finally {
       this.sweeping = false;
     }
+  }
+
+  /** Whether another origin held Space `id`'s lease at the last sweep (its media runs there). */
+  runsElsewhere(id: string): boolean {
+    return this.ownedElsewhere.has(id);
   }
 
   /** Stops sweeping and gives back every lease (call after the media stopped: others take over at once). */

@@ -87,16 +87,22 @@ const defenceWindowSchema = {
   ],
   additionalProperties: false,
   properties: {
-    fromMs: { type: 'number', minimum: 0 },
-    toMs: { type: 'number', minimum: 0 },
+    fromMs: { type: 'integer', minimum: 0 },
+    toMs: { type: 'integer', minimum: 0 },
     classes: {
       type: 'object',
       additionalProperties: false,
       required: REQUEST_CLASSES as unknown as string[],
       properties: Object.fromEntries(REQUEST_CLASSES.map((c) => [c, count])),
     },
-    clientsHll: { type: 'string', maxLength: 4 * Math.ceil(2 ** HLL_P / 3) + 4 },
-    rateHistogram: { type: 'array', maxItems: RATE_BUCKETS, items: count },
+    // The base64 of exactly 2^HLL_P register bytes.
+    clientsHll: {
+      type: 'string',
+      minLength: 4 * Math.ceil(2 ** HLL_P / 3),
+      maxLength: 4 * Math.ceil(2 ** HLL_P / 3),
+      pattern: '^[A-Za-z0-9+/]+={0,2}$',
+    },
+    rateHistogram: { type: 'array', minItems: RATE_BUCKETS, maxItems: RATE_BUCKETS, items: count },
     networks: count,
     knownNetworks: count,
     patternOk: count,

@@ -179,7 +179,8 @@ export async function createOrigin(
     registry: metrics,
     spaces: () => {
       const ids = liveIds();
-      return { live: ids.length, up: ids.every((id) => registry.runs(id) || cluster !== null) };
+      // Up: its media runs here, or (several origins) another origin holds its lease.
+      return { live: ids.length, up: ids.every((id) => registry.runs(id) || !!cluster?.runsElsewhere(id)) };
     },
     titleOf: (id) => (hub.has(id) ? hub.doc(id).title : undefined),
   });

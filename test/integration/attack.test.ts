@@ -13,13 +13,15 @@
  * - the public status document is signed; a forged copy is refused;
  * - the per-address connection cap.
  */
-import { createHash } from 'node:crypto';
 import http from 'node:http';
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TribuneClient, ApiError } from '../../src/client/index.js';
+import { issueRehearsalToken, REHEARSAL_HEADER } from '../../src/edge/admission/tokens.js';
+import { powPrefix, powThreshold } from '../../src/edge/defence/pow.js';
 import {
   createSpace,
+  signedInClient,
   startOriginAndEdge,
   whipUrlFor,
   type TestSpace,
@@ -34,13 +36,10 @@ import { NodeWhipClient } from '../support/whip-client.js';
 type ErrorBody = { error: { code: string; message: string } };
 type Challenge = { token: string; difficulty: number; targetMs: number; expiresAtMs: number };
 
-/** Finds the answer the edge checks: first 48 bits of SHA-256(`token:answer`) ≤ 2^48 / difficulty. */
+/** Finds the answer the edge checks (the edge's own rule: pow.ts). */
 function solve(ch: { token: string; difficulty: number }): string {
-  const limit = Math.floor(2 ** 48 / ch.difficulty);
-  for (let i = 0; ; i++) {
-    const h = createHash('sha256').update(`${ch.token}:${i}`).digest();
-    if (h.readUIntBE(0, 6) <= limit) return String(i);
-  }
+  const limit = powThreshold(ch.difficulty);
+  for (let i = 0; ; i++) if (powPrefix(ch.token, String(i)) <= limit) return String(i);
 }
 
 const OPERATOR = 'opsadmin';
@@ -104,6 +103,8 @@ describe('attack defences at the edge', () => {
   let other: TestSpace;
   let operator: TribuneClient;
   let mallory: TribuneClient;
+  /** The operator's rehearsal token header (the edge's own admission stats). */
+  let rehearsal: Record<string, string>;
   const speaker = new NodeWhipClient({ record: false });
   let slowBody: net.Socket;
   let slowAnswer = '';
@@ -114,7 +115,8 @@ describe('attack defences at the edge', () => {
   const admitUrl = (id: string, q = ''): string => `${edge.url}/hls/spaces/${id}/admit${q}`;
 
   beforeAll(async () => {
-    ({ origin, edge } = await startOriginAndEdge(
+    let secret: string;
+    ({ origin, edge, secret } = await startOriginAndEdge(
       {
         TRIBUNE_EDGE_RATE_PER_ADDRESS: '50',
         TRIBUNE_EDGE_BURST_PER_ADDRESS: '100',
@@ -124,6 +126,7 @@ describe('attack defences at the edge', () => {
       },
       { TRIBUNE_OPERATORS: OPERATOR },
     ));
+    rehearsal = { [REHEARSAL_HEADER]: issueRehearsalToken(Buffer.from(secret, 'utf8'), 600, 'attack test') };
     space = await createSpace(origin.url, 'Under fire');
     other = await createSpace(origin.url, 'Bystander');
     await speaker.publish({
@@ -132,7 +135,7 @@ describe('attack defences at the edge', () => {
       source: new ToneGenerator({ freqHz: 660, amplitude: 0.3 }),
     });
     operator = await signUp(origin.url, OPERATOR);
-    mallory = await signUp(origin.url, 'mallory');
+    mallory = await signedInClient(origin.url, 'mallory');
     // A body that never finishes (slowloris on the body): checked by the last test.
     slowBody = net.connect(Number(new URL(edge.url).port), '127.0.0.70');
     slowBody.setEncoding('latin1');
@@ -215,7 +218,16 @@ describe('attack defences at the edge', () => {
   }, 60_000);
 
   it('the console labels a sustained one-address flood an attack within 10 s, with evidence', async () => {
+    // From normal (the earlier flood's label has to pass first), so the label is this flood's.
+    await until(
+      async () =>
+        (await operator.request<{ verdict: { verdict: string } }>('GET', '/api/ops/defence')).verdict
+          .verdict === 'normal',
+      30_000,
+      'verdict normal again',
+    );
     const t0 = Date.now();
+    let sinceMs = 0;
     let label = '';
     let evidence: { feature: string; points: string }[] = [];
     const stop = { done: false };
@@ -226,12 +238,12 @@ describe('attack defences at the edge', () => {
     try {
       await until(
         async () => {
-          const ov = await operator.request<{ verdict: { verdict: string; evidence: typeof evidence } }>(
-            'GET',
-            '/api/ops/defence',
-          );
+          const ov = await operator.request<{
+            verdict: { verdict: string; sinceMs: number; evidence: typeof evidence };
+          }>('GET', '/api/ops/defence');
           label = ov.verdict.verdict;
           evidence = ov.verdict.evidence;
+          sinceMs = ov.verdict.sinceMs;
           return label === 'attack';
         },
         15_000,
@@ -242,6 +254,7 @@ describe('attack defences at the edge', () => {
       await flooding;
     }
     expect(Date.now() - t0).toBeLessThan(12_000);
+    expect(sinceMs).toBeGreaterThanOrEqual(t0 - 1000); // this flood's label (origin and test share a clock)
     expect(evidence.some((e) => e.points === 'attack')).toBe(true);
     const metrics = await (await fetch(`${origin.url}/metrics`)).text();
     expect(metrics).toMatch(/tribune_defence_verdict\{verdict="attack"\} 1/);
@@ -417,9 +430,13 @@ describe('attack defences at the edge', () => {
     streams.push(s);
     expect(await s.started).toBe(200);
     await until(() => s.fragments.length >= 3, 15_000, 'the no-JS listener plays');
-    // A forged pass is refused with a stable code.
+    // A forged pass is refused with a stable code; a used one is good once; a pass twice is bad.
     const bad = await requestJson<ErrorBody>(`${page}?pass=abc.def`, { localAddress: '127.0.0.41' });
     expect([bad.status, bad.body.error.code]).toEqual([400, 'POW_INVALID']);
+    const reused = await requestJson<ErrorBody>(passUrl, { localAddress: '127.0.0.42' });
+    expect([reused.status, reused.body.error.code]).toEqual([409, 'POW_REPLAYED']);
+    const twice = await requestJson<ErrorBody>(`${passUrl}&pass=x`, { localAddress: '127.0.0.43' });
+    expect([twice.status, twice.body.error.code]).toEqual([400, 'BAD_REQUEST']);
   }, 60_000);
 
   it('brownout drill: tier 1 refuses reactions, tier 3 queues new joins, audio never stops', async () => {
@@ -469,6 +486,66 @@ describe('attack defences at the edge', () => {
     );
     expect(e.code).toBe('OPERATOR_REQUIRED');
   }, 60_000);
+
+  it('operator routes refuse bad input with stable codes; capacity is set and given back', async () => {
+    const ov = await operator.request<{ edges: { edgeId: string; limits: { maxListeners: number } }[] }>(
+      'GET',
+      '/api/ops/defence',
+    );
+    const edgeId = encodeURIComponent(ov.edges[0]!.edgeId);
+    const own = ov.edges[0]!.limits.maxListeners;
+    const code = async (p: Promise<unknown>) => {
+      const e = await apiError(p);
+      return [e.status, e.code];
+    };
+    expect(
+      await code(
+        operator.request('POST', '/api/ops/defence/edges/nobody/limits', { maxListeners: 1, joinsPerSec: 1 }),
+      ),
+    ).toEqual([404, 'NOT_FOUND']);
+    expect(
+      await code(operator.request('POST', '/api/ops/defence/edges/bad%20id!/tier-floor', { tier: 1 })),
+    ).toEqual([400, 'BAD_REQUEST']);
+    expect(
+      await code(
+        operator.request('POST', `/api/ops/defence/edges/${edgeId}/limits`, {
+          maxListeners: -5,
+          joinsPerSec: 1,
+        }),
+      ),
+    ).toEqual([400, 'BAD_REQUEST']);
+    expect(
+      await code(operator.request('POST', `/api/ops/defence/edges/${edgeId}/limits`, { maxListeners: 5 })),
+    ).toEqual([400, 'BAD_REQUEST']);
+    expect(
+      await code(operator.request('POST', `/api/ops/defence/edges/${edgeId}/tier-floor`, { tier: 7 })),
+    ).toEqual([400, 'BAD_REQUEST']);
+    expect(await code(mallory.request('DELETE', `/api/ops/defence/edges/${edgeId}/limits`))).toEqual([
+      403,
+      'OPERATOR_REQUIRED',
+    ]);
+    // Set, seen by the edge (its admission stats), then given back.
+    await operator.request('POST', `/api/ops/defence/edges/${edgeId}/limits`, {
+      maxListeners: 777,
+      joinsPerSec: 77,
+    });
+    const stats = async () =>
+      (
+        await requestJson<{ limits: { maxListeners: number } }>(`${edge.url}/hls/admission`, {
+          headers: rehearsal,
+        })
+      ).body.limits.maxListeners;
+    await until(async () => (await stats()) === 777, 10_000, 'the edge applies the operator capacity');
+    await operator.request('DELETE', `/api/ops/defence/edges/${edgeId}/limits`);
+    await until(async () => (await stats()) === own, 10_000, 'the edge back to its own capacity');
+    // The public check of a status copy: odd bodies are 400, a huge one 413.
+    const verify = (body: unknown) =>
+      requestJson<ErrorBody>(`${origin.url}/api/status/verify`, { method: 'POST', body });
+    expect((await verify({ document: [], signature: 'x' })).status).toBe(400);
+    expect((await verify({ document: {} })).status).toBe(400);
+    const huge = await verify({ document: { pad: 'x'.repeat(64 * 1024) }, signature: 'x' });
+    expect([huge.status, huge.body.error.code]).toEqual([413, 'BODY_TOO_LARGE']);
+  });
 
   it('caps concurrent connections per address', async () => {
     const port = Number(new URL(edge.url).port);

@@ -163,6 +163,19 @@ describe('several origins: PostgreSQL + Redis + a shared data dir, two edges', (
       },
       { timeoutMs: 10_000 },
     );
+    // Both origins' signed status says the live Space is up (B: its lease is A's).
+    await waitFor(
+      'both status documents: 1 live Space, up',
+      async () => {
+        const docs = await Promise.all(
+          [A, B].map((o) =>
+            fetch(`${o}/api/status`).then((r) => r.json() as Promise<{ document: { spaces: unknown } }>),
+          ),
+        );
+        return docs.every((d) => JSON.stringify(d.document.spaces) === '{"live":1,"up":true}');
+      },
+      { timeoutMs: 10_000 },
+    );
 
     // --- listeners on both edges (3 on edge 1, 2 on edge 2): counted exactly, wherever they report.
     const master = (edge: string): string => `${edge}/hls/spaces/${space.id}/master.m3u8`;

@@ -3,7 +3,7 @@
  * orders each edge gets back (under-attack mode: on / automatic from the verdict; brownout floor;
  * capacity), settings kept in the data dir and shared by origins reading the same file.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Registry } from 'prom-client';
@@ -126,6 +126,58 @@ describe('DefenceCenter', () => {
     a.setMode('on');
     b.tick(); // re-reads the file when it changed
     expect(b.mode).toBe('on');
+  });
+
+  it("takes a report's window once: a retried or replayed report (not newer) adds nothing", () => {
+    let t = 5_000_000;
+    const c = make(() => t);
+    const r = report('e1', t, windowOf(t, 10, 3, 'control', '10.5'));
+    c.ingest(r);
+    expect(c.ingest(r).defence).toEqual({ underAttack: false, tierFloor: 0 }); // still answered
+    c.ingest({ ...r, atMs: r.atMs - 1 });
+    t += 1000;
+    c.tick();
+    expect(c.latest()!.classes.control).toBe(30);
+  });
+
+  it("an operator's change keeps another origin's change made since (read before write)", () => {
+    const t = 6_000_000;
+    const a = make(() => t);
+    const dir = (a as unknown as { file: string }).file.replace(/\/defence\.json$/, '');
+    const b = make(() => t, dir);
+    a.setMode('on');
+    b.setTierFloor('edge-y', 2); // b has not ticked since a's change
+    a.tick();
+    expect([a.mode, a.control('edge-y').tierFloor]).toEqual(['on', 2]);
+    expect(b.mode).toBe('on');
+  });
+
+  it('keeps only valid settings from the file (a hand edit gone wrong)', () => {
+    const t = 7_000_000;
+    const a = make(() => t);
+    const file = (a as unknown as { file: string }).file;
+    writeFileSync(
+      file,
+      JSON.stringify({
+        mode: 'max',
+        limits: {
+          good: { maxListeners: 10, joinsPerSec: 2 },
+          bad: { maxListeners: -1, joinsPerSec: 2 },
+          'b d': 1,
+        },
+        tierFloors: { e1: 3, e2: 9, e3: '2' },
+      }),
+    );
+    a.tick();
+    expect(a.mode).toBe('off');
+    expect(a.control('good').limits).toEqual({ maxListeners: 10, joinsPerSec: 2 });
+    expect(a.control('bad').limits).toBeUndefined();
+    expect([a.control('e1').tierFloor, a.control('e2').tierFloor, a.control('e3').tierFloor]).toEqual([
+      3, 0, 0,
+    ]);
+    writeFileSync(file, '{not json');
+    a.tick();
+    expect(a.control('good').limits).toEqual({ maxListeners: 10, joinsPerSec: 2 }); // kept
   });
 
   it('signs the status document with the deployment key', () => {

@@ -208,6 +208,32 @@ describe('Classifier', () => {
     expect(byFeature.surge.text).toMatch(/req\/s/);
   });
 
+  it("measures rates by the origin's clock: an edge 30 s ahead, delivering 0 then 2 windows a tick", () => {
+    let t = 1_700_000_000_000;
+    const clf = new Classifier({ now: () => t });
+    const half = (groups: Group[], p: string): Group[] =>
+      groups.map((g) => ({ ...g, clients: Math.round(g.clients / 2), prefix: `${p}${g.prefix ?? ''}` }));
+    let held: DefenceWindow[] = [];
+    const tick = (groups: Group[], s: number): Verdict => {
+      const a = window(t, half(groups, 'a')); // on time, one window a tick
+      const b = window(t + 30_000, half(groups, 'b')); // its clock 30 s ahead
+      held.push(b);
+      const windows = s % 2 === 1 ? [a, ...held] : [a]; // edge b's reports land in pairs
+      if (s % 2 === 1) held = [];
+      t += 1000;
+      clf.observe(windows, t);
+      return clf.verdict(t).verdict;
+    };
+    const steady = Array.from({ length: 60 }, (_, s) => tick([AUDIENCE], s));
+    expect(steady.slice(10).every((l) => l === 'normal')).toBe(true);
+    const crowd: Group[] = [{ clients: 1000, rps: 5, cls: 'media_token' }];
+    const labels = Array.from({ length: 20 }, (_, s) => tick(crowd, s));
+    const first = labels.indexOf('crowd');
+    expect(first).toBeGreaterThanOrEqual(0);
+    expect(first).toBeLessThan(10);
+    expect(labels.slice(first).every((l) => l === 'crowd')).toBe(true);
+  });
+
   it('calls a single-address flood (10,000 req/s, mostly refused) an attack', () => {
     const h = harness();
     h.run(60, () => [AUDIENCE]);

@@ -4,6 +4,7 @@ import { LiveHub } from '../../src/live/hub.js';
 import { liveOriginRoutes } from '../../src/live/origin-routes.js';
 import { deriveEdgeSecret, signReport, verifyReportSignature } from '../../src/live/signature.js';
 import { EDGE_SIGNATURE_HEADER, type EdgeReport } from '../../src/live/types.js';
+import { DefenceTelemetry } from '../../src/edge/defence/telemetry.js';
 
 const tokenSecret = Buffer.from('report-unit-secret');
 const edgeSecret = deriveEdgeSecret(tokenSecret);
@@ -107,6 +108,59 @@ describe('POST /origin/live/report', () => {
     const r3 = await post(app, huge, signReport(edgeSecret, huge));
     expect(r3.statusCode).toBe(413);
     expect(r3.json()).toMatchObject({ error: { code: 'BODY_TOO_LARGE' } });
+  });
+
+  it("checks a report's defence window field by field (400), and answers with the edge's orders", async () => {
+    hub = new LiveHub();
+    hub.open('s1', { state: 'live', title: 't', speakers: [] });
+    app = Fastify({ ajv: { customOptions: { removeAdditional: false } } });
+    const seen: EdgeReport[] = [];
+    await app.register(
+      liveOriginRoutes({
+        hub,
+        edgeSecret,
+        answer: (r) => {
+          seen.push(r);
+          return { defence: { underAttack: true, tierFloor: 0 } };
+        },
+      }),
+      { prefix: '/origin' },
+    );
+    const tel = new DefenceTelemetry();
+    tel.record('10.0.0.1', 'control', 'state', false, 1000);
+    const extra = {
+      cpu: 0.1,
+      tier: 0 as const,
+      underAttack: false,
+      admission: { maxListeners: 1, joinsPerSec: 1, admitted: 0, queue: 0, joins: 0, admittedInWindow: 0 },
+      joinsBySpace: {},
+      pow: { issued: 0, solved: 0, failed: 0 },
+    };
+    const good = tel.drain(2000, extra);
+    const send = (defence: unknown, atMs: number) => {
+      const body = JSON.stringify({ ...report(1, atMs), defence });
+      return post(app!, body, signReport(edgeSecret, body));
+    };
+    const ok = await send(good, 10);
+    expect(ok.statusCode).toBe(200);
+    expect(ok.json()).toEqual({ defence: { underAttack: true, tierFloor: 0 } });
+    const bads: [string, unknown][] = [
+      ['short histogram', { ...good, rateHistogram: [1, 2] }],
+      ['sketch of the wrong size', { ...good, clientsHll: 'AAAA' }],
+      ['sketch not base64', { ...good, clientsHll: '*'.repeat(good.clientsHll.length) }],
+      ['fractional time', { ...good, fromMs: 1.5 }],
+      ['tier 9', { ...good, tier: 9 }],
+      ['cpu 2', { ...good, cpu: 2 }],
+      ['unknown class', { ...good, classes: { ...good.classes, evil: 1 } }],
+      ['negative count', { ...good, networks: -1 }],
+      ['extra field', { ...good, note: 'x' }],
+    ];
+    for (const [what, defence] of bads) {
+      const res = await send(defence, 20);
+      expect(res.statusCode, what).toBe(400);
+      expect(res.json(), what).toMatchObject({ error: { code: 'BAD_REQUEST' } });
+    }
+    expect(seen.length).toBe(1);
   });
 
   it('serves state.json with the access header and Cache-Control by state and version', async () => {

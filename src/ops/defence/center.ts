@@ -23,17 +23,25 @@ import {
   type Verdict,
   VERDICT_CODE,
 } from '../../edge/defence/types.js';
-import { Classifier, mergeWindows } from './classifier.js';
+import { Classifier } from './classifier.js';
 import { registerDefenceMetrics } from './metrics.js';
-import { signStatus, statusKeys, type SignedStatus, type StatusKeys } from './status.js';
+import {
+  DEFENCE_MODES,
+  type DefenceMode,
+  type DefenceOverview,
+  type SignedStatus,
+  type StatusDocument,
+} from './api-types.js';
+import { signStatus, statusKeys, verifyStatus, type StatusKeys } from './status.js';
 
-export type DefenceMode = 'off' | 'on' | 'auto';
-export const DEFENCE_MODES: readonly DefenceMode[] = ['off', 'on', 'auto'];
+export { DEFENCE_MODES, type DefenceMode } from './api-types.js';
 
 /** Console history: one point a second. */
 const SERIES_POINTS = 300;
 /** An edge that has not reported for this long is no longer listed (its history stays). */
 const EDGE_STALE_MS = 10_000;
+/** An edge silent this long is forgotten (its history stays in the series). */
+const EDGE_FORGOTTEN_MS = 10 * 60_000;
 /** Most Spaces and edges in the series (the busiest). */
 const SERIES_KEYS_MAX = 12;
 
@@ -45,6 +53,8 @@ interface Settings {
 
 interface EdgeState {
   lastSeenMs: number;
+  /** The newest report's `atMs`: a report not newer (a retry, a replay) brings no window again. */
+  lastAtMs: number;
   latest: DefenceWindow | undefined;
   pending: DefenceWindow[];
   listeners: Record<string, number>;
@@ -63,18 +73,6 @@ interface Point {
   joinsBySpace: Record<string, number>;
   cpuByEdge: Record<string, number>;
   tierByEdge: Record<string, number>;
-}
-
-export interface StatusDocument {
-  deployment: string;
-  atMs: number;
-  verdict: Verdict;
-  verdictSinceMs: number;
-  evidence: string[];
-  underAttack: boolean;
-  brownoutTier: number;
-  spaces: { live: number; up: boolean };
-  edges: { reporting: number };
 }
 
 export interface DefenceCenterOptions {
@@ -106,6 +104,7 @@ export class DefenceCenter {
     sinceMs: 0,
     evidence: [],
   };
+  private lastTickMs: number | undefined;
   private statusCache: { atS: number; signed: SignedStatus<StatusDocument> } | undefined;
 
   constructor(opts: DefenceCenterOptions) {
@@ -147,14 +146,16 @@ export class DefenceCenter {
   ingest(report: EdgeReport): { defence: DefenceControl } {
     let e = this.edges.get(report.edgeId);
     if (!e) {
-      e = { lastSeenMs: 0, latest: undefined, pending: [], listeners: {} };
+      e = { lastSeenMs: 0, lastAtMs: -1, latest: undefined, pending: [], listeners: {} };
       this.edges.set(report.edgeId, e);
     }
+    if (report.atMs <= e.lastAtMs) return { defence: this.control(report.edgeId) };
+    e.lastAtMs = report.atMs;
     e.lastSeenMs = this.now();
     const listeners: Record<string, number> = {};
     for (const [id, s] of Object.entries(report.spaces)) if (s.listeners > 0) listeners[id] = s.listeners;
     e.listeners = listeners;
-    if (report.defence) {
+    if (report.defence && saneWindow(report.defence)) {
       e.latest = report.defence;
       if (e.pending.length < 10) e.pending.push(report.defence);
     }
@@ -172,20 +173,24 @@ export class DefenceCenter {
   tick(): void {
     const t = this.now();
     this.readSettings();
-    for (const [id, e] of this.edges) if (t - e.lastSeenMs > 10 * 60_000) this.edges.delete(id);
+    for (const [id, e] of this.edges) if (t - e.lastSeenMs > EDGE_FORGOTTEN_MS) this.edges.delete(id);
     const windows: DefenceWindow[] = [];
     const fresh = [...this.edges.entries()].filter(([, e]) => t - e.lastSeenMs <= EDGE_STALE_MS);
     for (const [, e] of this.edges) {
       windows.push(...e.pending);
       e.pending = [];
     }
-    this.classifier.observe(windows, t);
+    const merged = this.classifier.observe(windows, t);
     const v = this.classifier.verdict(t);
     this.verdictNow = { verdict: v.verdict, sinceMs: v.sinceMs, evidence: v.evidence };
-    const merged = mergeWindows(windows);
+    // Per second of this origin's clock (an edge's report may land in this tick or the next).
+    const perS = this.lastTickMs === undefined ? 1 : Math.min(5, Math.max(0.5, (t - this.lastTickMs) / 1000));
+    this.lastTickMs = t;
+    const classes = { ...merged.classes };
+    for (const c of REQUEST_CLASSES) classes[c] = Math.round(classes[c] / perS);
     const point: Point = {
       t: Math.floor(t / 1000),
-      classes: { ...merged.classes },
+      classes,
       clients: windows.length ? Math.round(merged.clients) : 0,
       verdict: VERDICT_CODE[v.verdict],
       listenersBySpace: {},
@@ -198,10 +203,10 @@ export class DefenceCenter {
       tierByEdge: {},
     };
     for (const w of windows) {
-      point.joins += w.admission.joins;
-      point.admitted += w.admission.admittedInWindow;
+      point.joins += w.admission.joins / perS;
+      point.admitted += w.admission.admittedInWindow / perS;
       for (const [id, k] of Object.entries(w.joinsBySpace))
-        point.joinsBySpace[id] = (point.joinsBySpace[id] ?? 0) + k;
+        point.joinsBySpace[id] = (point.joinsBySpace[id] ?? 0) + k / perS;
     }
     for (const [edgeId, e] of fresh) {
       let sum = 0;
@@ -232,21 +237,29 @@ export class DefenceCenter {
   // ------------------------------------------------------------------ operator
 
   setMode(mode: DefenceMode): void {
-    this.settings = { ...this.settings, mode };
-    this.writeSettings();
+    this.change((s) => ({ ...s, mode }));
   }
 
   setLimits(edgeId: string, limits: { maxListeners: number; joinsPerSec: number }): void {
-    this.settings = { ...this.settings, limits: { ...this.settings.limits, [edgeId]: limits } };
-    this.writeSettings();
+    this.change((s) => ({ ...s, limits: { ...s.limits, [edgeId]: limits } }));
+  }
+
+  /** The edge goes back to its own capacity (its config). */
+  clearLimits(edgeId: string): void {
+    this.change((s) => {
+      const limits = { ...s.limits };
+      delete limits[edgeId];
+      return { ...s, limits };
+    });
   }
 
   setTierFloor(edgeId: string, tier: BrownoutTier): void {
-    const tierFloors = { ...this.settings.tierFloors };
-    if (tier === 0) delete tierFloors[edgeId];
-    else tierFloors[edgeId] = tier;
-    this.settings = { ...this.settings, tierFloors };
-    this.writeSettings();
+    this.change((s) => {
+      const tierFloors = { ...s.tierFloors };
+      if (tier === 0) delete tierFloors[edgeId];
+      else tierFloors[edgeId] = tier;
+      return { ...s, tierFloors };
+    });
   }
 
   /** Each edge heard from in the last 10 minutes, with its latest load (metrics). */
@@ -265,7 +278,7 @@ export class DefenceCenter {
   }
 
   /** The console's document (GET /api/ops/defence). */
-  overview(): unknown {
+  overview(): DefenceOverview {
     const t = this.now();
     const pts = this.points;
     const last = pts[pts.length - 1];
@@ -362,11 +375,17 @@ export class DefenceCenter {
     return this.keys.publicKeyB64;
   }
 
+  /** Whether a copy of a status document is this deployment's, unchanged. */
+  verifyCopy(document: unknown, signature: unknown): boolean {
+    return verifyStatus(document, signature, this.keys.publicKey);
+  }
+
   // ------------------------------------------------------------------ internals
 
   /**
    * The file is read whole once a second and compared (it is a few hundred bytes): a change by
    * another origin is seen even where two writes share a timestamp (coarse mtimes, the same ms).
+   * Its contents are checked like the operator routes' bodies: anything else is left out.
    */
   private readSettings(): void {
     let text: string;
@@ -376,24 +395,61 @@ export class DefenceCenter {
       return; // none yet: defaults
     }
     if (text === this.settingsText) return;
+    let v: Partial<Record<keyof Settings, unknown>>;
     try {
-      const v = JSON.parse(text) as Partial<Settings>;
-      this.settings = {
-        mode: DEFENCE_MODES.includes(v.mode as DefenceMode) ? (v.mode as DefenceMode) : 'off',
-        limits: v.limits && typeof v.limits === 'object' ? v.limits : {},
-        tierFloors: v.tierFloors && typeof v.tierFloors === 'object' ? v.tierFloors : {},
-      };
-      this.settingsText = text;
+      v = JSON.parse(text) as Partial<Record<keyof Settings, unknown>>;
     } catch {
-      // a half-written file from an older version: keep what we had
+      return; // not JSON (a hand edit gone wrong): keep what we had
     }
+    this.settings = parseSettings(v);
+    this.settingsText = text;
   }
 
-  private writeSettings(): void {
-    const text = JSON.stringify(this.settings);
+  /** An operator's change, applied to the latest settings on disk (another origin's included). */
+  private change(update: (s: Settings) => Settings): void {
+    this.readSettings();
+    const next = update(this.settings);
+    const text = JSON.stringify(next);
     const tmp = `${this.file}.${process.pid}.tmp`;
     writeFileSync(tmp, text);
     renameSync(tmp, this.file);
+    this.settings = next; // only once it is on disk
     this.settingsText = text;
   }
+}
+
+/**
+ * What the report schema cannot say about a window (src/live/origin-routes.ts checks each field):
+ * it lasts between 0 and a minute, and its parts are not larger than their wholes. Others are left
+ * out (only an edge holding the secret can send one: a bug, never a crowd or an attack).
+ */
+function saneWindow(w: DefenceWindow): boolean {
+  const ms = w.toMs - w.fromMs;
+  return ms > 0 && ms <= 60_000 && w.knownNetworks <= w.networks && w.patternOk <= w.patternTotal;
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> =>
+  v !== null && typeof v === 'object' && !Array.isArray(v);
+const EDGE_ID = /^[A-Za-z0-9_-]{1,64}$/;
+const intIn = (v: unknown, min: number, max: number): v is number =>
+  Number.isInteger(v) && (v as number) >= min && (v as number) <= max;
+
+/** The settings file's contents, keeping only what the operator routes could have written. */
+function parseSettings(v: Partial<Record<keyof Settings, unknown>>): Settings {
+  const mode = DEFENCE_MODES.includes(v.mode as DefenceMode) ? (v.mode as DefenceMode) : 'off';
+  const limits: Settings['limits'] = {};
+  if (isObject(v.limits))
+    for (const [id, l] of Object.entries(v.limits))
+      if (
+        EDGE_ID.test(id) &&
+        isObject(l) &&
+        intIn(l.maxListeners, 0, 100_000_000) &&
+        intIn(l.joinsPerSec, 1, 10_000_000)
+      )
+        limits[id] = { maxListeners: l.maxListeners, joinsPerSec: l.joinsPerSec };
+  const tierFloors: Settings['tierFloors'] = {};
+  if (isObject(v.tierFloors))
+    for (const [id, t] of Object.entries(v.tierFloors))
+      if (EDGE_ID.test(id) && intIn(t, 1, 3)) tierFloors[id] = t as BrownoutTier;
+  return { mode, limits, tierFloors };
 }

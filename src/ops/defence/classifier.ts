@@ -127,11 +127,18 @@ function r1(x: number): string {
 /**
  * The label the evidence of one evaluation span calls for (before the hold), pure.
  * `merged`: all windows of the span; `clientsPerSecond`: the mean of the per-second distinct
- * client estimates over the span (comparable with the baseline's).
+ * client estimates over the span (comparable with the baseline's); `spanSeconds`: how long the
+ * span lasted by the origin's clock (default: the windows' own span; with several edges whose
+ * clocks differ, the caller's clock is the one to use).
  */
-export function evaluate(merged: Merged, clientsPerSecond: number, baseline: Baseline): Evaluation {
+export function evaluate(
+  merged: Merged,
+  clientsPerSecond: number,
+  baseline: Baseline,
+  spanSeconds = merged.seconds,
+): Evaluation {
   const winS = merged.windowSeconds > 0 ? merged.windowSeconds : 1;
-  const seconds = merged.seconds > 0 ? merged.seconds : 1;
+  const seconds = spanSeconds > 0 ? spanSeconds : 1;
   const rps = merged.requests / seconds;
   let good = 0;
   for (const c of GOOD_CLASSES) good += merged.classes[c];
@@ -268,6 +275,8 @@ export function evaluate(merged: Merged, clientsPerSecond: number, baseline: Bas
 
 interface Second {
   atMs: number;
+  /** How long this observation covers by the origin's clock (since the previous one), seconds. */
+  seconds: number;
   windows: readonly DefenceWindow[];
   rps: number;
   goodRps: number;
@@ -308,16 +317,24 @@ export class Classifier {
     return this.baseline && { ...this.baseline };
   }
 
-  /** All edges' windows of the last second. */
-  observe(windows: readonly DefenceWindow[], nowMs = this.now()): void {
+  /**
+   * All edges' windows that arrived since the previous observation (about a second: an edge may
+   * deliver none or two in one tick). Rates are per second of the origin's clock, never of the
+   * edges' window stamps (edges' clocks differ). Returns the merged windows (the console's point).
+   */
+  observe(windows: readonly DefenceWindow[], nowMs = this.now()): Merged {
     const m = mergeWindows(windows);
     let good = 0;
     for (const c of GOOD_CLASSES) good += m.classes[c];
     let bad = 0;
     for (const c of BAD_CLASSES) bad += m.classes[c];
-    const span = m.seconds > 0 ? m.seconds : 1;
+    const span =
+      this.lastObservedMs === undefined
+        ? 1
+        : Math.min(5, Math.max(0.5, (nowMs - this.lastObservedMs) / 1000));
     const second: Second = {
       atMs: nowMs,
+      seconds: span,
       windows,
       rps: m.requests / span,
       goodRps: good / span,
@@ -357,6 +374,7 @@ export class Classifier {
       this.learn(second, nowMs);
     }
     this.lastObservedMs = nowMs;
+    return m;
   }
 
   /** The current label, since when it holds, and the evidence of the last EVAL_WINDOW_MS. */
@@ -377,13 +395,19 @@ export class Classifier {
   private evaluateSpan(): Evaluation {
     const all: DefenceWindow[] = [];
     let clients = 0;
+    let reporting = 0;
+    let seconds = 0;
     for (const s of this.seconds) {
       for (const w of s.windows) all.push(w);
-      clients += s.clients;
+      seconds += s.seconds;
+      // Clients per second: over the seconds that had reports (as the baseline learns them).
+      if (s.windows.length > 0) {
+        clients += s.clients;
+        reporting++;
+      }
     }
-    const n = this.seconds.length;
     const baseline = this.baseline ?? { rps: 0, goodRps: 0, clients: 0, badShare: 0 };
-    return evaluate(mergeWindows(all), n > 0 ? clients / n : 0, baseline);
+    return evaluate(mergeWindows(all), reporting > 0 ? clients / reporting : 0, baseline, seconds);
   }
 
   private learn(s: Second, nowMs: number): void {

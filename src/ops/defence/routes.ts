@@ -3,7 +3,8 @@
  * - `GET /api/ops/access` (signed in): `{ operator }`, so the page knows without a failed request;
  * - `GET /api/ops/defence` (operators): the console's document (verdict, evidence, edges, series);
  * - `POST /api/ops/defence/mode` `{ mode: off|on|auto }` (operators): under-attack mode;
- * - `POST /api/ops/defence/edges/:edgeId/limits` `{ maxListeners, joinsPerSec }` (operators);
+ * - `POST /api/ops/defence/edges/:edgeId/limits` `{ maxListeners, joinsPerSec }` (operators), and
+ *   `DELETE` it: the edge goes back to its own capacity;
  * - `POST /api/ops/defence/edges/:edgeId/tier-floor` `{ tier }` (operators): a brownout drill;
  * - `GET /api/status`, `GET /api/status/key` (public): the signed status document and its key;
  * - `POST /api/status/verify` `{ document, signature }` (public): checks a copy.
@@ -13,7 +14,6 @@ import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { requireUser } from '../../accounts/plugin.js';
 import { TribuneError } from '../../errors.js';
 import { DEFENCE_MODES, type DefenceCenter, type DefenceMode } from './center.js';
-import { verifyStatus } from './status.js';
 
 export interface DefenceRoutesOptions {
   center: DefenceCenter;
@@ -21,7 +21,10 @@ export interface DefenceRoutesOptions {
   operators: readonly string[];
 }
 
-const EDGE_ID_RE = '^[A-Za-z0-9_.:-]{1,64}$';
+/** An edge's id as its reports carry it (src/live/origin-routes.ts). */
+const EDGE_ID_RE = '^[A-Za-z0-9_-]{1,64}$';
+/** A status document is a few hundred bytes: a copy to check needs no more than this. */
+const VERIFY_BODY_LIMIT = 16 * 1024;
 
 export function defenceRoutes(opts: DefenceRoutesOptions): FastifyPluginAsync {
   const { center } = opts;
@@ -110,10 +113,21 @@ export function defenceRoutes(opts: DefenceRoutesOptions): FastifyPluginAsync {
         requireOperator(req);
         const { edgeId } = req.params as { edgeId: string };
         if (!center.knowsEdge(edgeId)) throw new TribuneError('NOT_FOUND', 'no edge reports under that id');
-        center.setTierFloor(edgeId, (req.body as { tier: 0 | 1 | 2 | 3 }).tier);
+        const { tier } = req.body as { tier: 0 | 1 | 2 | 3 };
+        center.setTierFloor(edgeId, tier);
+        req.log.warn({ operator: req.user?.handle, edgeId, tier }, 'edge brownout floor changed');
         return center.overview();
       },
     );
+
+    app.delete('/ops/defence/edges/:edgeId/limits', { schema: { params: edgeParams } }, async (req) => {
+      requireOperator(req);
+      const { edgeId } = req.params as { edgeId: string };
+      if (!center.knowsEdge(edgeId)) throw new TribuneError('NOT_FOUND', 'no edge reports under that id');
+      center.clearLimits(edgeId);
+      req.log.warn({ operator: req.user?.handle, edgeId }, 'edge capacity back to its own');
+      return center.overview();
+    });
 
     app.get('/status', async (_req, reply) => {
       reply.header('cache-control', 'public, max-age=1');
@@ -125,6 +139,7 @@ export function defenceRoutes(opts: DefenceRoutesOptions): FastifyPluginAsync {
     app.post(
       '/status/verify',
       {
+        bodyLimit: VERIFY_BODY_LIMIT,
         schema: {
           body: {
             type: 'object',
@@ -135,8 +150,7 @@ export function defenceRoutes(opts: DefenceRoutesOptions): FastifyPluginAsync {
       },
       async (req) => {
         const b = req.body as { document: unknown; signature: string };
-        if (!verifyStatus(b.document, b.signature, center.publicKey))
-          throw new TribuneError('STATUS_SIGNATURE_INVALID');
+        if (!center.verifyCopy(b.document, b.signature)) throw new TribuneError('STATUS_SIGNATURE_INVALID');
         return { valid: true };
       },
     );

@@ -4,23 +4,13 @@
  * deployment said. Ed25519 over the canonical JSON of the document (keys sorted, no spaces). The
  * key pair is derived from the token secret, so every origin of a deployment signs alike.
  */
+import { canonicalJson, type SignedStatus } from './api-types.js';
 import { createHmac, createPrivateKey, createPublicKey, sign, verify, type KeyObject } from 'node:crypto';
 
 /** PKCS#8 DER prefix of an Ed25519 private key; the 32-byte seed follows. */
 const PKCS8_ED25519 = Buffer.from('302e020100300506032b657004220420', 'hex');
 /** SPKI DER prefix of an Ed25519 public key; the 32-byte key follows. */
 const SPKI_ED25519 = Buffer.from('302a300506032b6570032100', 'hex');
-
-/** JSON with object keys sorted at every level and no whitespace (what the signature covers). */
-export function canonicalJson(v: unknown): string {
-  if (v === null || typeof v !== 'object') return JSON.stringify(v) ?? 'null';
-  if (Array.isArray(v)) return `[${v.map((x) => canonicalJson(x)).join(',')}]`;
-  const o = v as Record<string, unknown>;
-  const keys = Object.keys(o)
-    .filter((k) => o[k] !== undefined)
-    .sort();
-  return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJson(o[k])}`).join(',')}}`;
-}
 
 export interface StatusKeys {
   privateKey: KeyObject;
@@ -41,20 +31,18 @@ export function statusKeys(tokenSecret: Buffer): StatusKeys {
   return { privateKey, publicKey, publicKeyB64: Buffer.from(raw).toString('base64url') };
 }
 
-export interface SignedStatus<D> {
-  document: D;
-  signature: string;
-  alg: 'Ed25519';
-  publicKey: string;
-}
+export { canonicalJson } from './api-types.js';
 
 export function signStatus<D>(keys: StatusKeys, document: D): SignedStatus<D> {
   const signature = sign(null, Buffer.from(canonicalJson(document)), keys.privateKey).toString('base64url');
   return { document, signature, alg: 'Ed25519', publicKey: keys.publicKeyB64 };
 }
 
-/** True when `signature` (base64url) is `publicKey`'s (raw base64url) over `document`. Never throws. */
-export function verifyStatus(document: unknown, signature: unknown, publicKey: string): boolean {
+/**
+ * True when `signature` (base64url) is `publicKey`'s over `document`; the key raw base64url (a
+ * copy's), or a KeyObject (the deployment's own). Never throws.
+ */
+export function verifyStatus(document: unknown, signature: unknown, publicKey: string | KeyObject): boolean {
   if (
     typeof signature !== 'string' ||
     signature.length > 200 ||
@@ -63,9 +51,12 @@ export function verifyStatus(document: unknown, signature: unknown, publicKey: s
   )
     return false;
   try {
-    const raw = Buffer.from(publicKey, 'base64url');
-    if (raw.length !== 32) return false;
-    const key = createPublicKey({ key: Buffer.concat([SPKI_ED25519, raw]), format: 'der', type: 'spki' });
+    let key: KeyObject;
+    if (typeof publicKey === 'string') {
+      const raw = Buffer.from(publicKey, 'base64url');
+      if (raw.length !== 32) return false;
+      key = createPublicKey({ key: Buffer.concat([SPKI_ED25519, raw]), format: 'der', type: 'spki' });
+    } else key = publicKey;
     const sig = Buffer.from(signature, 'base64url');
     if (sig.length !== 64) return false;
     return verify(null, Buffer.from(canonicalJson(document)), key, sig);
