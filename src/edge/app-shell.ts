@@ -8,6 +8,8 @@
  *   ETag, so browsers and CDNs revalidate it (a 304 from memory) and a deploy shows at once.
  * Every file is read once at start, with its headers prebuilt, an ETag (content hash) and, for
  * text types, gzip and brotli variants when they are smaller. HEAD and If-None-Match (304) work.
+ * index.html is held twice: as built (with its `<noscript>` link to `?nojs=1`, the edge's plain
+ * player) for Space pages (`/s/<id>`), and without that block for every other route.
  *
  * createAppShell(webRoot) returns `(req, res) => boolean` for a bare node:http handler: true when
  * it answered, false when the request is not for the shell (the caller's routes take it).
@@ -191,20 +193,31 @@ const FRAME_SELF = "frame-ancestors 'self'";
 const FRAME_ANY = 'frame-ancestors *';
 const EMBED_PATH_RE = /^\/embed\/[^/]+\/?$/;
 
+/** A Space's page: `/s/<id>` (the id as the edge accepts it). */
+const NOJS_SPACE_RE = /^\/s\/([A-Za-z0-9_-]{1,64})\/?$/;
+/** A `<noscript>` block that links to `?nojs=1` (with the whitespace before it). */
+const NOJS_BLOCK_RE =
+  /[ \t]*<noscript>(?:(?!<\/noscript>)[\s\S])*?nojs(?:(?!<\/noscript>)[\s\S])*<\/noscript>[ \t]*\r?\n?/g;
+
+/** index.html without its `?nojs=1` link, for the routes where that link leads nowhere. */
+export function stripNojsBlock(html: string): string {
+  return html.replace(NOJS_BLOCK_RE, '');
+}
+
 /**
  * Loads `webRoot` (Vite's dist/web) into memory and returns the shell's handler. An absent or
  * empty web root gives a handler that answers nothing (always false).
  */
-/** A Space's page: `/s/<id>` (the id as the edge accepts it). */
-const NOJS_SPACE_RE = /^\/s\/([A-Za-z0-9_-]{1,64})\/?$/;
-
 export function createAppShell(webRoot: string, opts: AppShellOptions = {}): AppShell {
   const compress = opts.compress ?? true;
   const reserved = new RegExp(
     `^/(?:${(opts.reservedPrefixes ?? DEFAULT_RESERVED).map((p) => p.replace(/[^A-Za-z0-9_-]/g, '')).join('|')})(?:/|$)`,
   );
   const files = new Map<string, ShellFile>();
+  /** index.html for every SPA route but Space pages: without the `?nojs=1` block. */
   let index: ShellFile | undefined;
+  /** index.html as built, for Space pages (`/s/<id>`), where `?nojs=1` leads to the plain player. */
+  let spaceIndex: ShellFile | undefined;
   let bytes = 0;
   if (isDirectory(webRoot)) {
     for (const rel of walk(webRoot)) {
@@ -214,7 +227,13 @@ export function createAppShell(webRoot: string, opts: AppShellOptions = {}): App
       bytes += body.length;
       const cc = rel.startsWith('assets/') ? CACHE_ASSET : CACHE_ROOT_FILE;
       files.set(`/${rel}`, buildFile(rel, body, cc, compress));
-      if (rel === 'index.html') index = buildFile(rel, body, opts.indexCacheControl ?? CACHE_INDEX, compress);
+      if (rel === 'index.html') {
+        const cc = opts.indexCacheControl ?? CACHE_INDEX;
+        const html = body.toString('utf8');
+        const plain = stripNojsBlock(html);
+        spaceIndex = buildFile(rel, body, cc, compress);
+        index = plain === html ? spaceIndex : buildFile(rel, Buffer.from(plain, 'utf8'), cc, compress);
+      }
     }
   }
 
@@ -255,16 +274,16 @@ export function createAppShell(webRoot: string, opts: AppShellOptions = {}): App
     if (pathname.startsWith('/assets/') || path.posix.extname(pathname) !== '') return false;
     if (!index) return false;
     // Without JavaScript a Space's page (`/s/<id>`) offers `?nojs=1` (a <noscript> link): the edge's plain player.
-    const nojs = q !== -1 ? NOJS_SPACE_RE.exec(pathname) : null;
-    if (nojs && new URLSearchParams(raw.slice(q + 1)).has('nojs')) {
-      res.writeHead(303, { location: `/hls/spaces/${nojs[1]}/nojs`, 'cache-control': 'no-store' });
+    const space = NOJS_SPACE_RE.exec(pathname);
+    if (space && q !== -1 && new URLSearchParams(raw.slice(q + 1)).has('nojs')) {
+      res.writeHead(303, { location: `/hls/spaces/${space[1]}/nojs`, 'cache-control': 'no-store' });
       res.end();
       return true;
     }
     // The app's pages may not be framed by other sites (clickjacking), except the embeddable
     // player, which exists to be (`/embed/<id>`).
     res.setHeader('content-security-policy', EMBED_PATH_RE.test(pathname) ? FRAME_ANY : FRAME_SELF);
-    return send(req, res, index);
+    return send(req, res, space && spaceIndex ? spaceIndex : index);
   }) as AppShell;
   Object.defineProperties(handler, {
     files: { value: files.size, enumerable: true },

@@ -11,7 +11,6 @@ import { HomePage } from './pages/Home.js';
 import { JoinPage } from './pages/Join.js';
 import { NewSpacePage } from './pages/NewSpace.js';
 import { SignInPage } from './pages/SignIn.js';
-import { StatusPage } from './pages/Status.js';
 import { useOperatorAccess } from './ops-api.js';
 import { SpacePage } from './pages/Space.js';
 import { Link, matchRoute, navigate, useLocation } from './router.js';
@@ -22,6 +21,10 @@ const NOTIFICATIONS_POLL_MS = 15_000;
 
 /** The operator console (and its plotting library) loads only when opened. */
 const ConsolePage = lazy(() => import('./pages/Console.js').then((m) => ({ default: m.ConsolePage })));
+/** The public status page (and the console's stylesheet it shares) too. */
+const StatusPage = lazy(() => import('./pages/Status.js').then((m) => ({ default: m.StatusPage })));
+
+const pageLoading = <div className="skeleton" aria-label="Loading" />;
 
 function NotFound() {
   usePageHooks('notfound');
@@ -57,10 +60,15 @@ function Route() {
   if ((m = matchRoute('/clip/:id', pathname))) return <ClipPage key={m.id} id={m.id} />;
   if ((m = matchRoute('/u/:handle', pathname))) return <ProfilePage key={m.handle} handle={m.handle} />;
   if (matchRoute('/search', pathname)) return <SearchPage q={q.get('q') ?? ''} />;
-  if (matchRoute('/status', pathname)) return <StatusPage />;
+  if (matchRoute('/status', pathname))
+    return (
+      <Suspense fallback={pageLoading}>
+        <StatusPage />
+      </Suspense>
+    );
   if (matchRoute('/ops', pathname))
     return (
-      <Suspense fallback={<div className="skeleton" aria-label="Loading" />}>
+      <Suspense fallback={pageLoading}>
         <ConsolePage />
       </Suspense>
     );
@@ -215,6 +223,9 @@ function FeedItemText({ item: n }: { item: FeedItemView }) {
 
 function UserMenu() {
   const { user } = useSession();
+  const { pathname } = useLocation();
+  // Operators find their console here (in the menu, so the header stays one row on a phone).
+  const { operator } = useOperatorAccess(user?.id ?? null);
   const [open, setOpen] = useState(false);
   const ref = useRef<HTMLDivElement | null>(null);
   useEffect(() => {
@@ -253,6 +264,16 @@ function UserMenu() {
           >
             Your profile
           </Link>
+          {operator && pathname !== '/ops' && (
+            <Link
+              to="/ops"
+              className="btn btn-small btn-ghost btn-wide"
+              data-testid="ops-link"
+              onClick={() => setOpen(false)}
+            >
+              Operator console
+            </Link>
+          )}
           <button
             type="button"
             className="btn btn-small btn-ghost btn-wide"
@@ -267,17 +288,6 @@ function UserMenu() {
         </div>
       )}
     </div>
-  );
-}
-
-/** A discreet link to the operator console, for operators only. */
-function OpsLink({ userId }: { userId: string }) {
-  const { operator } = useOperatorAccess(userId);
-  if (!operator) return null;
-  return (
-    <Link to="/ops" className="btn btn-small btn-ghost" aria-label="Operator console" data-testid="ops-link">
-      Ops
-    </Link>
   );
 }
 
@@ -307,7 +317,6 @@ function Header() {
             </span>
           </Link>
         )}
-        {user && pathname !== '/ops' && <OpsLink userId={user.id} />}
         {user && <Notifications />}
         {user && <UserMenu />}
         {ready && !user && !onSignIn && (

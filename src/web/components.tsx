@@ -164,17 +164,25 @@ export function Notice({
   );
 }
 
-/** A read-only URL with a Copy button. */
+/**
+ * A read-only value (a URL, or a key with `asLink={false}`) with a Copy button; "copied" is
+ * announced politely. `copyLabel`: what the button copies, for its accessible name ("Copy
+ * <copyLabel>"; the visible "Copy" stays part of it). `className`: extra classes of the value.
+ */
 export function CopyField({
   url,
   testId,
   label,
   asLink = true,
+  className,
+  copyLabel,
 }: {
   url: string;
   testId: string;
   label?: string;
   asLink?: boolean;
+  className?: string;
+  copyLabel?: string;
 }) {
   const [copied, setCopied] = useState<'idle' | 'ok' | 'fail'>('idle');
   useEffect(() => {
@@ -183,23 +191,39 @@ export function CopyField({
     return () => clearTimeout(t);
   }, [copied]);
   const onCopy = async (): Promise<void> => setCopied((await copyText(url)) ? 'ok' : 'fail');
+  const valueClass = className ? `share-url ${className}` : 'share-url';
   return (
     <div className="share">
       {label && <span className="share-label">{label}</span>}
       <div className="share-row">
         {asLink ? (
-          <a className="share-url" href={url} data-testid={testId} target="_blank" rel="noreferrer">
+          <a className={valueClass} href={url} data-testid={testId} target="_blank" rel="noreferrer">
             {url}
           </a>
         ) : (
-          <span className="share-url" data-testid={testId}>
+          <span className={valueClass} data-testid={testId}>
             {url}
           </span>
         )}
-        <button type="button" className="btn btn-small" onClick={onCopy} data-testid={`${testId}-copy`}>
+        <button
+          type="button"
+          className="btn btn-small"
+          onClick={onCopy}
+          aria-label={copied === 'idle' && copyLabel ? `Copy ${copyLabel}` : undefined}
+          data-testid={`${testId}-copy`}
+        >
           {copied === 'ok' ? 'Copied!' : copied === 'fail' ? 'Copy failed' : 'Copy'}
         </button>
       </div>
+      <span className="sr-only" aria-live="polite">
+        {copied === 'ok'
+          ? copyLabel
+            ? `Copied the ${copyLabel}`
+            : 'Copied'
+          : copied === 'fail'
+            ? 'Copy failed'
+            : ''}
+      </span>
     </div>
   );
 }

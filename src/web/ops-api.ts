@@ -5,89 +5,24 @@
  */
 import { useEffect, useState } from 'react';
 import { client, toApiError, type ApiError } from './api.js';
-import type { BrownoutTier, Evidence, RequestClass, Verdict } from '../edge/defence/types.js';
+import type { BrownoutTier } from '../edge/defence/types.js';
+import type { DefenceMode, DefenceOverview, EdgeLimits, SignedStatus } from '../ops/defence/api-types.js';
+import { canonicalJson } from '../ops/defence/api-types.js';
 
 export type { BrownoutTier, Evidence, RequestClass, Verdict } from '../edge/defence/types.js';
+export {
+  canonicalJson,
+  DEFENCE_MODES,
+  type DefenceMode,
+  type DefenceOverview,
+  type DefenceSeries,
+  type EdgeLimits,
+  type EdgeOverview,
+  type SignedStatus,
+  type SpaceOverview,
+  type StatusDocument,
+} from '../ops/defence/api-types.js';
 export { REQUEST_CLASSES } from '../edge/defence/types.js';
-
-/** Under-attack mode as the operator set it ('auto': on while the verdict is attack or mixed). */
-export type DefenceMode = 'off' | 'on' | 'auto';
-export const DEFENCE_MODES: readonly DefenceMode[] = ['off', 'on', 'auto'];
-
-export interface EdgeLimits {
-  maxListeners: number;
-  joinsPerSec: number;
-}
-
-export interface EdgeOverview {
-  edgeId: string;
-  lastSeenMs: number;
-  /** 0..1 */
-  cpu: number;
-  tier: BrownoutTier;
-  tierFloor: BrownoutTier;
-  limits: EdgeLimits;
-  admitted: number;
-  queue: number;
-}
-
-export interface SpaceOverview {
-  spaceId: string;
-  title: string;
-  listeners: number;
-}
-
-/** One point per second over the last 5 minutes, every array aligned on `t` (unix seconds). */
-export interface DefenceSeries {
-  t: number[];
-  /** Requests per second by class. */
-  classes: Record<RequestClass, number[]>;
-  /** Distinct clients (all edges). */
-  clients: number[];
-  /** 0 normal, 1 crowd, 2 mixed, 3 attack. */
-  verdict: number[];
-  listenersBySpace: Record<string, number[]>;
-  listenersByEdge: Record<string, number[]>;
-  joinsPerSec: number[];
-  admittedPerSec: number[];
-  queue: number[];
-  joinsBySpace: Record<string, number[]>;
-  /** 0..1 */
-  cpuByEdge: Record<string, number[]>;
-  tierByEdge: Record<string, number[]>;
-}
-
-export interface DefenceOverview {
-  atMs: number;
-  mode: DefenceMode;
-  /** In force now: mode on, or auto with an attack/mixed verdict. */
-  underAttack: boolean;
-  verdict: { verdict: Verdict; sinceMs: number; evidence: Evidence[] };
-  edges: EdgeOverview[];
-  spaces: SpaceOverview[];
-  series: DefenceSeries;
-}
-
-export interface StatusDocument {
-  deployment: string;
-  atMs: number;
-  verdict: Verdict;
-  verdictSinceMs: number;
-  evidence: string[];
-  underAttack: boolean;
-  brownoutTier: number;
-  spaces: { live: number; up: boolean };
-  edges: { reporting: number };
-}
-
-export interface SignedStatus {
-  document: StatusDocument;
-  /** base64url Ed25519 signature over canonicalJson(document). */
-  signature: string;
-  alg: 'Ed25519';
-  /** base64url raw 32-byte public key (also at GET /api/status/key). */
-  publicKey: string;
-}
 
 const enc = encodeURIComponent;
 
@@ -103,18 +38,6 @@ export const opsApi = {
     client.request('POST', `/api/ops/defence/edges/${enc(edgeId)}/tier-floor`, { tier }),
   status: (): Promise<SignedStatus> => client.request('GET', '/api/status'),
 };
-
-/** The JSON the status signature covers: object keys sorted (recursively), no spaces. */
-export function canonicalJson(value: unknown): string {
-  if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
-  if (Array.isArray(value))
-    return `[${value.map((v) => canonicalJson(v === undefined ? null : v)).join(',')}]`;
-  const obj = value as Record<string, unknown>;
-  const keys = Object.keys(obj)
-    .filter((k) => obj[k] !== undefined)
-    .sort();
-  return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJson(obj[k])}`).join(',')}}`;
-}
 
 function fromBase64Url(s: string): Uint8Array<ArrayBuffer> {
   const b64 = s

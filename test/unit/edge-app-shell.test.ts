@@ -197,3 +197,64 @@ describe('edge app shell', () => {
     expect(none(fake, {} as http.ServerResponse)).toBe(false);
   });
 });
+
+describe('edge app shell: the no-JavaScript link', () => {
+  const NOJS =
+    '<noscript>\n      <p>JavaScript is off. <a href="?nojs=1">Listen with the plain player</a> (no JavaScript needed).</p>\n    </noscript>';
+  const PAGE = `<!doctype html><html><head></head><body>\n    ${NOJS}\n    <div id="root"></div></body></html>`;
+  let dir: string;
+  let server: http.Server;
+  let base: string;
+
+  beforeAll(async () => {
+    dir = mkdtempSync(path.join(tmpdir(), 'tribune-shell-nojs-'));
+    writeFileSync(path.join(dir, 'index.html'), PAGE);
+    const shell = createAppShell(dir);
+    server = http.createServer((req, res) => {
+      if (shell(req, res)) return;
+      res.writeHead(404, { 'x-fallback': '1' });
+      res.end();
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+
+  afterAll(async () => {
+    await new Promise((r) => server.close(r));
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('offers ?nojs=1 on Space pages only', async () => {
+    for (const p of ['/s/abc', '/s/abc/']) {
+      const space = await request(base, p, { headers: { 'accept-encoding': 'br' } });
+      expect(space.status, p).toBe(200);
+      const html = space.headers['content-encoding'] === 'br' ? brotliDecompressSync(space.body) : space.body;
+      expect(html.toString(), p).toContain('<a href="?nojs=1">');
+    }
+    for (const p of ['/', '/status', '/ops', '/clip/k9', '/u/ada', '/index.html', '/s/abc/more']) {
+      const other = await request(base, p);
+      if (other.headers['x-fallback']) continue; // not a page of the shell
+      expect(other.status, p).toBe(200);
+      const html = other.body.toString();
+      expect(html, p).not.toContain('nojs');
+      expect(html, p).not.toContain('<noscript>');
+      expect(html, p).toContain('<div id="root"></div>');
+    }
+    // Each variant has its own ETag: a cached `/` never answers a Space page with a 304.
+    const home = await request(base, '/');
+    const space = await request(base, '/s/abc');
+    expect(home.headers.etag).not.toBe(space.headers.etag);
+    expect((await request(base, '/s/abc', { headers: { 'if-none-match': home.headers.etag! } })).status).toBe(
+      200,
+    );
+  });
+
+  it('sends /s/<id>?nojs=1 to the edge plain player (303)', async () => {
+    const res = await request(base, '/s/abc?nojs=1');
+    expect(res.status).toBe(303);
+    expect(res.headers.location).toBe('/hls/spaces/abc/nojs');
+    expect(res.headers['cache-control']).toBe('no-store');
+    // Elsewhere the parameter means nothing: the page itself.
+    expect((await request(base, '/?nojs=1')).status).toBe(200);
+  });
+});

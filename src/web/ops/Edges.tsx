@@ -137,6 +137,8 @@ function LimitsForm({ edge, apply }: { edge: EdgeOverview; apply: ApplyOverview 
   const [jps, setJps] = useState(String(edge.limits.joinsPerSec));
   const [dirty, setDirty] = useState(false);
   const [tried, setTried] = useState(false);
+  /** Fields left (blurred) since the last save: each shows its own error from then on. */
+  const [left, setLeft] = useState({ max: false, jps: false });
   const [busy, setBusy] = useState(false);
   const [message, setMessage] = useState('');
   const [error, setError] = useState<ApiError | null>(null);
@@ -150,8 +152,8 @@ function LimitsForm({ edge, apply }: { edge: EdgeOverview; apply: ApplyOverview 
 
   const maxErr = checkLimit(max, 'the maximum number of listeners', 1);
   const jpsErr = checkLimit(jps, 'joins per second', 1);
-  const showMaxErr = (tried || dirty) && maxErr;
-  const showJpsErr = (tried || dirty) && jpsErr;
+  const showMaxErr = (tried || left.max) && maxErr;
+  const showJpsErr = (tried || left.jps) && jpsErr;
 
   const submit = (ev: FormEvent): void => {
     ev.preventDefault();
@@ -159,6 +161,8 @@ function LimitsForm({ edge, apply }: { edge: EdgeOverview; apply: ApplyOverview 
     setError(null);
     if (maxErr || jpsErr) {
       setMessage('');
+      // To the first wrong field: its error is read with it (aria-describedby).
+      document.getElementById(maxErr ? `${id}-max` : `${id}-jps`)?.focus();
       return;
     }
     const limits = { maxListeners: Number(max.trim()), joinsPerSec: Number(jps.trim()) };
@@ -170,6 +174,7 @@ function LimitsForm({ edge, apply }: { edge: EdgeOverview; apply: ApplyOverview 
         setBusy(false);
         setDirty(false);
         setTried(false);
+        setLeft({ max: false, jps: false });
         setMessage(
           `Saved: ${edge.edgeId} takes at most ${fmt(limits.maxListeners)} listeners, ${fmt(limits.joinsPerSec)} joins/s.`,
         );
@@ -204,6 +209,7 @@ function LimitsForm({ edge, apply }: { edge: EdgeOverview; apply: ApplyOverview 
           label="Max listeners"
           value={max}
           onChange={edit(setMax)}
+          onBlur={() => setLeft((l) => (l.max ? l : { ...l, max: true }))}
           error={showMaxErr || null}
           testId={`max-listeners-${edge.edgeId}`}
         />
@@ -212,6 +218,7 @@ function LimitsForm({ edge, apply }: { edge: EdgeOverview; apply: ApplyOverview 
           label="Joins/s"
           value={jps}
           onChange={edit(setJps)}
+          onBlur={() => setLeft((l) => (l.jps ? l : { ...l, jps: true }))}
           error={showJpsErr || null}
           testId={`joins-per-sec-${edge.edgeId}`}
         />
@@ -225,19 +232,43 @@ function LimitsForm({ edge, apply }: { edge: EdgeOverview; apply: ApplyOverview 
           {busy ? 'Saving…' : 'Save'}
         </button>
       </div>
-      <p className="ops-form-status small" aria-live="polite">
-        {message}
-      </p>
-      {error && <ErrorBox error={error} title="Capacity not saved" testId="limits-error" />}
+      <FormOutcome message={message} error={error} errorTitle="Capacity not saved" testId="limits-error" />
     </form>
   );
 }
 
+/** What a change came to: a polite progress/success line, or the refusal. */
+function FormOutcome({
+  message,
+  error,
+  errorTitle,
+  testId,
+}: {
+  message: string;
+  error: ApiError | null;
+  errorTitle: string;
+  testId: string;
+}) {
+  return (
+    <>
+      <p className="ops-form-status small" aria-live="polite">
+        {message}
+      </p>
+      {error && <ErrorBox error={error} title={errorTitle} testId={testId} />}
+    </>
+  );
+}
+
+/**
+ * A whole-number input. Its error is shown (once the field was left, or on submit) under it and
+ * tied to it with aria-describedby, so it is read with the field, not announced at each keystroke.
+ */
 function NumberField({
   id,
   label,
   value,
   onChange,
+  onBlur,
   error,
   testId,
 }: {
@@ -245,6 +276,7 @@ function NumberField({
   label: string;
   value: string;
   onChange: (v: string) => void;
+  onBlur: () => void;
   error: string | null;
   testId: string;
 }) {
@@ -261,12 +293,13 @@ function NumberField({
         autoComplete="off"
         value={value}
         onChange={(e) => onChange(e.target.value)}
+        onBlur={onBlur}
         aria-invalid={error ? true : undefined}
         aria-describedby={error ? `${id}-err` : undefined}
         data-testid={testId}
       />
       {error && (
-        <span id={`${id}-err`} className="ops-field-error" role="alert">
+        <span id={`${id}-err`} className="ops-field-error">
           {error}
         </span>
       )}
@@ -353,10 +386,7 @@ function TierFloorControl({ edge, apply }: { edge: EdgeOverview; apply: ApplyOve
           {saving ? 'Applying…' : 'Apply'}
         </button>
       </div>
-      <p className="ops-form-status small" aria-live="polite">
-        {message}
-      </p>
-      {error && <ErrorBox error={error} title="Drill not changed" testId="tier-floor-error" />}
+      <FormOutcome message={message} error={error} errorTitle="Drill not changed" testId="tier-floor-error" />
     </div>
   );
 }

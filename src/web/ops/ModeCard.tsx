@@ -45,7 +45,7 @@ export function ModeCard({ overview, apply }: { overview: DefenceOverview; apply
         <legend id="ops-mode-h" className="ops-card-title">
           Under-attack mode
         </legend>
-        <div className="ops-segmented" role="radiogroup" aria-labelledby="ops-mode-h">
+        <div className="ops-segmented">
           {DEFENCE_MODES.map((m) => (
             <label key={m} className={`ops-segment${shown === m ? ' is-checked' : ''}`}>
               <input

@@ -1,7 +1,8 @@
 /** The console's five live plots of the last 5 minutes, each with a text summary of its latest values. */
 import { useMemo } from 'react';
 import type uPlot from 'uplot';
-import { REQUEST_CLASSES, type DefenceOverview, type RequestClass } from '../ops-api.js';
+import { VERDICT_CODE } from '../../edge/defence/types.js';
+import { REQUEST_CLASSES, type DefenceOverview, type RequestClass, type Verdict } from '../ops-api.js';
 import { fmt, last, pct } from './format.js';
 import { AXIS, COUNT_AXIS, Plot, stepped, TIME_AXIS, type PlotSpec } from './Plot.js';
 
@@ -32,8 +33,18 @@ const CLASS_COLORS: Record<RequestClass, string> = {
 
 const PALETTE = ['#a48bff', '#2fd28a', '#5cc8ff', '#ffb547', '#ff7ab6', '#f4e06d', '#7ee0c3', '#ff8a5c'];
 const color = (i: number): string => PALETTE[i % PALETTE.length];
+/** The CPU plot: cool colours for the CPU lines, warm ones for the tier steps (never the same). */
+const CPU_COLORS = ['#a48bff', '#2fd28a', '#5cc8ff', '#7ee0c3'];
+const TIER_COLORS = ['#ff8a5c', '#f4e06d', '#ff7ab6', '#ffb547'];
 
-const VERDICT_LEVELS = ['normal', 'crowd', 'mixed', 'attack'] as const;
+/** The verdict of each level the series carries (VERDICT_CODE, src/edge/defence/types.ts). */
+const VERDICT_LEVELS: readonly Verdict[] = (Object.keys(VERDICT_CODE) as Verdict[]).reduce<Verdict[]>(
+  (levels, v) => {
+    levels[VERDICT_CODE[v]] = v;
+    return levels;
+  },
+  [],
+);
 const BAND_COLORS = ['', 'rgba(255, 181, 71, 0.13)', 'rgba(255, 138, 92, 0.17)', 'rgba(255, 77, 103, 0.2)'];
 
 function topKeys(rec: Record<string, number[]>, n: number): string[] {
@@ -156,14 +167,14 @@ export function Plots({ overview }: { overview: DefenceOverview }) {
       series: [
         ...cpuEdges.map((id, i) => ({
           label: `CPU ${id}`,
-          stroke: color(i),
+          stroke: CPU_COLORS[i % CPU_COLORS.length],
           width: 1.5,
           scale: 'pct',
           value: (_u: uPlot, v: number | null) => (v == null ? '–' : `${Math.round(v)}%`),
         })),
         ...cpuEdges.map((id, i) => ({
           label: `Tier ${id}`,
-          stroke: color(i),
+          stroke: TIER_COLORS[i % TIER_COLORS.length],
           width: 2,
           dash: [2, 3],
           scale: 'tier',

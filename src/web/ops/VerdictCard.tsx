@@ -1,13 +1,6 @@
 /** The crowd-or-attack verdict, since when, and the evidence behind it. */
-import type { DefenceOverview, Evidence, Verdict } from '../ops-api.js';
-import { ago, clock, fmt } from './format.js';
-
-export const VERDICT_WORDS: Record<Verdict, string> = {
-  normal: 'Normal traffic',
-  crowd: 'A crowd is arriving',
-  attack: 'Under attack',
-  mixed: 'A crowd and an attack at once',
-};
+import type { DefenceOverview, Evidence } from '../ops-api.js';
+import { ago, clock, fmt, VERDICT_WORDS } from './format.js';
 
 export function VerdictCard({ overview }: { overview: DefenceOverview }) {
   const { verdict, sinceMs, evidence } = overview.verdict;
@@ -28,7 +21,7 @@ export function VerdictCard({ overview }: { overview: DefenceOverview }) {
       {evidence.length === 0 ? (
         <p className="muted small tight">No evidence recorded.</p>
       ) : (
-        <ul className="ops-evidence" aria-label="Evidence" data-testid="evidence">
+        <ul className="stack-list" aria-label="Evidence" data-testid="evidence">
           {evidence.map((e) => (
             <EvidenceItem key={e.feature} e={e} />
           ))}

@@ -1,4 +1,14 @@
-/** Number and time formatting for the operator console. */
+/** Number and time formatting for the operator console and the status page. */
+import type { Verdict } from '../ops-api.js';
+import { fmtDuration } from '../space/format.js';
+
+/** The crowd-or-attack verdict in words. */
+export const VERDICT_WORDS: Record<Verdict, string> = {
+  normal: 'Normal traffic',
+  crowd: 'A crowd is arriving',
+  attack: 'Under attack',
+  mixed: 'A crowd and an attack at once',
+};
 
 const num = new Intl.NumberFormat('en-US', { maximumFractionDigits: 1 });
 const compactNum = new Intl.NumberFormat('en-US', { notation: 'compact', maximumFractionDigits: 1 });
@@ -18,14 +28,9 @@ export function clock(ms: number): string {
   return new Date(ms).toLocaleTimeString('en-GB', { hour: '2-digit', minute: '2-digit', second: '2-digit' });
 }
 
-/** How long before `now` the moment `ms` was: "5 s ago", "3 min ago", "1 h 4 min ago". */
+/** How long before `now` the moment `ms` was: "5 s ago", "3 min 05 s ago", "1 h 04 min ago". */
 export function ago(ms: number, now: number): string {
-  const s = Math.max(0, Math.round((now - ms) / 1000));
-  if (s < 60) return `${s} s ago`;
-  const m = Math.floor(s / 60);
-  if (m < 60) return `${m} min ago`;
-  const h = Math.floor(m / 60);
-  return `${h} h ${m % 60} min ago`;
+  return `${fmtDuration((now - ms) / 1000)} ago`;
 }
 
 /** The last element of a series, if any. */

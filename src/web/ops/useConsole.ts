@@ -1,7 +1,7 @@
 /** The operator console's data: who may see it, and the defence overview polled while shown. */
-import { useEffect, useState } from 'react';
-import { toApiError, type ApiError } from '../api.js';
+import type { ApiError } from '../api.js';
 import { opsApi, useOperatorAccess, type DefenceOverview } from '../ops-api.js';
+import { usePolling } from '../poll.js';
 import { useSession } from '../session.js';
 
 /** How often the overview is asked for while the page is shown. */
@@ -38,47 +38,12 @@ export function useOverview(enabled: boolean): {
   error: ApiError | null;
   apply: ApplyOverview;
 } {
-  const [overview, setOverview] = useState<DefenceOverview | null>(null);
-  const [error, setError] = useState<ApiError | null>(null);
-  useEffect(() => {
-    if (!enabled) return;
-    let stopped = false;
-    let inFlight = false;
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const load = async (): Promise<void> => {
-      clearTimeout(timer);
-      if (stopped || inFlight || document.hidden) return;
-      inFlight = true;
-      try {
-        const o = await opsApi.overview();
-        if (stopped) return;
-        setOverview((p) => newer(p, o));
-        setError(null);
-      } catch (err) {
-        if (stopped) return;
-        const e = toApiError(err);
-        setError(e);
-        if (e.status === 401 || e.status === 403) {
-          stopped = true; // not an operator (or signed out): stop asking
-          return;
-        }
-      } finally {
-        inFlight = false;
-      }
-      if (!stopped && !document.hidden) timer = setTimeout(() => void load(), POLL_MS);
-    };
-    const onVisibility = (): void => {
-      if (document.hidden) clearTimeout(timer);
-      else void load();
-    };
-    document.addEventListener('visibilitychange', onVisibility);
-    void load();
-    return () => {
-      stopped = true;
-      clearTimeout(timer);
-      document.removeEventListener('visibilitychange', onVisibility);
-    };
-  }, [enabled]);
-  const apply: ApplyOverview = (o) => setOverview((p) => newer(p, o));
-  return { overview, error, apply };
+  const { data, error, offer } = usePolling(opsApi.overview, {
+    intervalMs: POLL_MS,
+    enabled,
+    pick: newer,
+    // not an operator (or signed out): stop asking
+    stopOn: (e) => e.status === 401 || e.status === 403,
+  });
+  return { overview: data, error, apply: offer };
 }

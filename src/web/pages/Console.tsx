@@ -5,6 +5,7 @@
  * The parts live in ../ops/.
  */
 // uPlot's stylesheet before ours (ours overrides it); ../ops/Plot.tsx imports it too.
+import type { ReactNode } from 'react';
 import 'uplot/dist/uPlot.min.css';
 import '../ops.css';
 import { signInPath } from '../api.js';
@@ -33,33 +34,19 @@ export function ConsolePage() {
     );
   if (access === 'signed-out' || error?.status === 401)
     return (
-      <div className="page ops-console" data-testid="ops-console">
-        <h1 className="ops-title">Operator console</h1>
-        <div className="error-box" data-testid="ops-signin" data-code="SIGN_IN_REQUIRED" role="alert">
-          <strong className="error-title">Sign in first</strong>
-          <p className="error-message">Only operators of this deployment can open the console.</p>
-          <div className="error-actions">
-            <Link className="btn btn-small" to={signInPath('/ops')}>
-              Sign in
-            </Link>
-          </div>
-        </div>
-      </div>
+      <Gate code="SIGN_IN_REQUIRED" testId="ops-signin" title="Sign in first">
+        <Link className="btn btn-small" to={signInPath('/ops')}>
+          Sign in
+        </Link>
+      </Gate>
     );
   if (access === 'denied' || error?.status === 403)
     return (
-      <div className="page ops-console" data-testid="ops-console">
-        <h1 className="ops-title">Operator console</h1>
-        <div className="error-box" data-testid="ops-forbidden" data-code="OPERATOR_REQUIRED" role="alert">
-          <strong className="error-title">Operators only</strong>
-          <p className="error-message">Only operators of this deployment can open the console.</p>
-          <div className="error-actions">
-            <Link className="btn btn-small" to="/status">
-              See the public status
-            </Link>
-          </div>
-        </div>
-      </div>
+      <Gate code="OPERATOR_REQUIRED" testId="ops-forbidden" title="Operators only">
+        <Link className="btn btn-small" to="/status">
+          See the public status
+        </Link>
+      </Gate>
     );
 
   return (
@@ -79,6 +66,33 @@ export function ConsolePage() {
       )}
       {!overview && !error && <div className="skeleton" aria-label="Loading" />}
       {overview && <ConsoleBody overview={overview} apply={apply} />}
+    </div>
+  );
+}
+
+/** The console's page for someone who may not see it (yet): why, and where to go. */
+function Gate({
+  code,
+  testId,
+  title,
+  children,
+}: {
+  code: string;
+  testId: string;
+  title: string;
+  children: ReactNode;
+}) {
+  return (
+    <div className="page ops-console" data-testid="ops-console">
+      <h1 className="ops-title">Operator console</h1>
+      <ErrorBox
+        error={{ code }}
+        title={title}
+        message="Only operators of this deployment can open the console."
+        testId={testId}
+      >
+        {children}
+      </ErrorBox>
     </div>
   );
 }

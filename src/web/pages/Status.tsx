@@ -3,21 +3,16 @@
  * live Spaces are up, how many edges report, the under-attack mode, and the Ed25519 signature of
  * the status document with how to check it. Refreshes every 5 s while shown.
  */
-import { useEffect, useState } from 'react';
+import { useState } from 'react';
 import '../ops.css';
-import { toApiError, type ApiError } from '../api.js';
-import { copyText, ErrorBox, SmallButton } from '../components.js';
+import { CopyField, ErrorBox, SmallButton } from '../components.js';
 import { canonicalJson, opsApi, verifyStatus, type SignedStatus, type Verdict } from '../ops-api.js';
+import { VERDICT_WORDS } from '../ops/format.js';
+import { usePolling } from '../poll.js';
+import { fmtDuration } from '../space/format.js';
 import { usePageHooks } from '../testHooks.js';
 
 const POLL_MS = 5000;
-
-const VERDICT_WORDS: Record<Verdict, string> = {
-  normal: 'Normal traffic',
-  crowd: 'A crowd is arriving',
-  attack: 'Under attack',
-  mixed: 'A crowd and an attack at once',
-};
 
 const VERDICT_MEANING: Record<Verdict, string> = {
   normal: 'Everything looks ordinary.',
@@ -39,16 +34,6 @@ function dateTime(ms: number): string {
   });
 }
 
-function duration(ms: number): string {
-  const s = Math.max(0, Math.round(ms / 1000));
-  if (s < 60) return `${s} s`;
-  const m = Math.floor(s / 60);
-  if (m < 60) return `${m} min`;
-  const h = Math.floor(m / 60);
-  if (h < 48) return `${h} h ${m % 60} min`;
-  return `${Math.floor(h / 24)} days`;
-}
-
 function spacesLine(live: number, up: boolean): string {
   if (live === 0) return up ? 'No Space is live right now.' : 'Spaces are having trouble.';
   if (!up)
@@ -58,43 +43,13 @@ function spacesLine(live: number, up: boolean): string {
   return live === 1 ? 'The live Space is up.' : `All ${live} live Spaces are up.`;
 }
 
+/** The newer of two status documents: an answer sent earlier must not undo a later one. */
+const newerStatus = (p: SignedStatus | null, s: SignedStatus): SignedStatus =>
+  p && p.document.atMs > s.document.atMs ? p : s;
+
 function useStatus() {
-  const [status, setStatus] = useState<SignedStatus | null>(null);
-  const [error, setError] = useState<ApiError | null>(null);
-  const [reloadKey, setReloadKey] = useState(0);
-  useEffect(() => {
-    let stopped = false;
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    let inFlight = false;
-    const load = async (): Promise<void> => {
-      clearTimeout(timer);
-      if (stopped || inFlight || document.hidden) return;
-      inFlight = true;
-      try {
-        const s = await opsApi.status();
-        if (stopped) return;
-        setStatus((p) => (p && p.document.atMs > s.document.atMs ? p : s));
-        setError(null);
-      } catch (err) {
-        if (!stopped) setError(toApiError(err));
-      } finally {
-        inFlight = false;
-      }
-      if (!stopped && !document.hidden) timer = setTimeout(() => void load(), POLL_MS);
-    };
-    const onVisibility = (): void => {
-      if (document.hidden) clearTimeout(timer);
-      else void load();
-    };
-    document.addEventListener('visibilitychange', onVisibility);
-    void load();
-    return () => {
-      stopped = true;
-      clearTimeout(timer);
-      document.removeEventListener('visibilitychange', onVisibility);
-    };
-  }, [reloadKey]);
-  return { status, error, reload: () => setReloadKey((k) => k + 1) };
+  const { data, error, reload } = usePolling(opsApi.status, { intervalMs: POLL_MS, pick: newerStatus });
+  return { status: data, error, reload };
 }
 
 export function StatusPage() {
@@ -133,10 +88,10 @@ export function StatusPage() {
               {VERDICT_WORDS[doc.verdict]}
             </h2>
             <p className="tight">{VERDICT_MEANING[doc.verdict]}</p>
-            <ul className="status-facts">
+            <ul className="stack-list status-facts">
               <li data-testid="status-since">
                 Since {dateTime(doc.verdictSinceMs)}
-                <span aria-hidden="true"> ({duration(doc.atMs - doc.verdictSinceMs)})</span>
+                <span aria-hidden="true"> ({fmtDuration((doc.atMs - doc.verdictSinceMs) / 1000)})</span>
               </li>
               <li data-testid="status-spaces" data-up={doc.spaces.up} data-live={doc.spaces.live}>
                 <span className={`status-dot ${doc.spaces.up ? 'is-ok' : 'is-bad'}`} aria-hidden="true" />
@@ -162,7 +117,7 @@ export function StatusPage() {
               <h2 id="status-evidence-h" className="ops-card-title">
                 What we see
               </h2>
-              <ul className="status-evidence" data-testid="status-evidence">
+              <ul className="stack-list status-evidence" data-testid="status-evidence">
                 {doc.evidence.map((line, i) => (
                   <li key={i}>{line}</li>
                 ))}
@@ -206,8 +161,22 @@ function Signature({ status }: { status: SignedStatus }) {
       <p className="small tight">
         This status is signed with {status.alg}, so a copy of it can be checked later, anywhere.
       </p>
-      <KeyField label="Signature" value={status.signature} testId="status-sig" />
-      <KeyField label="Public key" value={status.publicKey} testId="status-key" />
+      <CopyField
+        label="Signature"
+        url={status.signature}
+        asLink={false}
+        className="status-key"
+        copyLabel="signature"
+        testId="status-sig"
+      />
+      <CopyField
+        label="Public key"
+        url={status.publicKey}
+        asLink={false}
+        className="status-key"
+        copyLabel="public key"
+        testId="status-key"
+      />
       <div className="row-between">
         <button
           type="button"
@@ -225,9 +194,9 @@ function Signature({ status }: { status: SignedStatus }) {
         >
           {result === 'checking' && 'Checking…'}
           {result === true && (
-            <span className="status-ok">Valid: this document was signed by the key above.</span>
+            <span className="verify-ok">Valid: this document was signed by the key above.</span>
           )}
-          {result === false && <span className="status-bad">Not valid for the key above.</span>}
+          {result === false && <span className="verify-bad">Not valid for the key above.</span>}
           {result === 'unsupported' && "This browser can't check Ed25519 signatures; use the steps below."}
         </span>
       </div>
@@ -246,47 +215,20 @@ function Signature({ status }: { status: SignedStatus }) {
         <p className="small tight">
           For example with Node.js 20 (save as <code>verify.mjs</code>):
         </p>
-        <pre className="status-code">
+        <pre className="status-code" tabIndex={0} aria-label="Example: verify.mjs">
           <code>{NODE_EXAMPLE}</code>
         </pre>
         <p className="small tight">The canonical JSON of the document shown above:</p>
-        <pre className="status-code" data-testid="canonical-json">
+        <pre
+          className="status-code"
+          tabIndex={0}
+          aria-label="Canonical JSON of the document"
+          data-testid="canonical-json"
+        >
           <code>{canonicalJson(status.document)}</code>
         </pre>
       </details>
     </section>
-  );
-}
-
-function KeyField({ label, value, testId }: { label: string; value: string; testId: string }) {
-  const [copied, setCopied] = useState<'idle' | 'ok' | 'fail'>('idle');
-  useEffect(() => {
-    if (copied === 'idle') return;
-    const t = setTimeout(() => setCopied('idle'), 1800);
-    return () => clearTimeout(t);
-  }, [copied]);
-  const copy = async (): Promise<void> => setCopied((await copyText(value)) ? 'ok' : 'fail');
-  return (
-    <div className="share">
-      <span className="share-label">{label}</span>
-      <div className="share-row">
-        <code className="share-url status-key" data-testid={testId}>
-          {value}
-        </code>
-        <button
-          type="button"
-          className="btn btn-small"
-          onClick={copy}
-          aria-label={`Copy ${label.toLowerCase()}`}
-          data-testid={`${testId}-copy`}
-        >
-          {copied === 'ok' ? 'Copied!' : copied === 'fail' ? 'Copy failed' : 'Copy'}
-        </button>
-      </div>
-      <span className="sr-only" aria-live="polite">
-        {copied === 'ok' ? `${label} copied` : copied === 'fail' ? 'Copy failed' : ''}
-      </span>
-    </div>
   );
 }
 

@@ -131,7 +131,7 @@ export function HostPanel({
         {requests.length === 0 ? (
           <p className="muted small tight">No requests right now.</p>
         ) : (
-          <ul className="people">
+          <ul className="stack-list">
             {requests.map((r) => {
               const key = `req:${r.user.id}`;
               return (
@@ -174,7 +174,7 @@ export function HostPanel({
           <h3>On stage</h3>
           <span className="count">{members.length}</span>
         </div>
-        <ul className="people">
+        <ul className="stack-list">
           {members.map((m) => {
             const key = `m:${m.user.id}`;
             const b = !!busy[key];

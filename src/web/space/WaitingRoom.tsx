@@ -49,10 +49,7 @@ export function QueueCard({ admission }: { admission: Admission }) {
         aria-live="polite"
         aria-atomic="true"
       >
-        <p className="tight">
-          Checking your browser before you join (a small puzzle, about{' '}
-          {fmt.format(Math.max(1, Math.round(admission.targetMs)))} ms)…
-        </p>
+        <p className="tight">Checking your browser before you join (a small puzzle, a moment)…</p>
       </div>
     );
   }

@@ -10,14 +10,17 @@
  * - 429 (a flood limit) waits Retry-After; network errors and 5xx retry with backoff.
  * - Under-attack mode (issue 9): a newcomer (no token, no ticket) may get `{ admitted: false,
  *   challenge }` instead of a place: a small proof of work, solved in a Web Worker (pow.ts), then
- *   asked again with `challenge=&answer=`. Token-less asks carry `rate=` (this device's measured
- *   hash rate) so the edge sizes the puzzle. A refused proof (POW_*) is dropped for a fresh one.
+ *   asked again with `challenge=&answer=`. A newcomer asks at once, with `rate=` (this device's
+ *   hash rate, so the edge sizes the puzzle) only when it is already known (cached for a day). A
+ *   challenge sized without it is dropped: the rate is measured then (in the worker) and a fresh,
+ *   sized challenge asked for. A refused proof (POW_*) is dropped for a fresh one.
  */
 import { useCallback, useEffect, useRef, useState } from 'react';
+import type { PowChallenge, PowCode } from '../../edge/defence/pow.js';
 import { LISTEN_TOKEN_HEADER } from '../../live/types.js';
 import { PAGE_LID } from '../live.js';
 import { exposeHooks } from '../testHooks.js';
-import { measureHashRate, solveChallenge } from './pow.js';
+import { cachedHashRate, measureHashRate, solveChallenge } from './pow.js';
 
 export type Admission =
   | { kind: 'asking' }
@@ -64,18 +67,10 @@ export function admitUrlFor(playbackUrl: string): string {
 type AdmitBody =
   | { admitted: true; admission: string; expiresAtMs: number; renewInMs: number; joinWindowMs: number }
   | { admitted: false; ticket: string; position: number; waitMs: number | null; retryInMs: number }
-  | { admitted: false; challenge: PowChallengeBody };
+  | { admitted: false; challenge: PowChallenge };
 
-/** Under-attack mode: what the edge asks a newcomer to solve before it gets a place. */
-export interface PowChallengeBody {
-  token: string;
-  difficulty: number;
-  targetMs: number;
-  expiresAtMs: number;
-}
-
-function isChallenge(c: unknown): c is PowChallengeBody {
-  const v = c as PowChallengeBody | null;
+function isChallenge(c: unknown): c is PowChallenge {
+  const v = c as PowChallenge | null;
   return (
     !!v &&
     typeof v === 'object' &&
@@ -95,18 +90,16 @@ const REFUSED = new Set([
   'ADMISSION_EXPIRED',
 ]);
 
-/** A refused proof of work: drop it and ask for a fresh challenge. */
-const POW_REFUSED = new Set([
-  'POW_INVALID',
-  'POW_EXPIRED',
-  'POW_WRONG_SPACE',
-  'POW_INSUFFICIENT',
-  'POW_REPLAYED',
-  'POW_BAD_DIFFICULTY',
-]);
-
-/** How long the first token-less ask waits for this device's hash rate (cached after the first visit). */
-const RATE_WAIT_MS = 250;
+/** A refused proof of work (or an absurd `rate=`): drop it and ask for a fresh challenge. */
+const POW_REFUSED: Record<PowCode | 'POW_BAD_DIFFICULTY', true> = {
+  POW_INVALID: true,
+  POW_EXPIRED: true,
+  POW_WRONG_SPACE: true,
+  POW_INSUFFICIENT: true,
+  POW_REPLAYED: true,
+  POW_BAD_DIFFICULTY: true,
+};
+const isPowRefusal = (code: string): boolean => Object.prototype.hasOwnProperty.call(POW_REFUSED, code);
 
 /**
  * The admission for `spaceId` while `enabled` (listening, or waiting in the lobby), against the
@@ -134,16 +127,34 @@ export function useAdmission(
     let proof: { challenge: string; answer: string } | null = null;
     /** Bad `rate=` once: stop sending it. */
     let sendRate = true;
+    /** This device's hash rate, once measured here (localStorage may not keep it). */
+    let rate: number | undefined;
     const solving = new AbortController();
-    const rate = measureHashRate().catch(() => undefined);
     const url = admitUrlFor(playbackUrl);
     const later = (ms: number): void => {
       clearTimeout(timer);
       timer = setTimeout(() => void ask(), Math.max(0, ms));
     };
+    /** Solves `ch` in the worker, then asks again with the proof. */
+    const solve = (ch: PowChallenge): void => {
+      solveChallenge(ch, solving.signal).then(
+        ({ answer, ms }) => {
+          if (stopped) return;
+          exposeHooks({ powSolveMs: ms });
+          proof = { challenge: ch.token, answer };
+          later(0);
+        },
+        () => {
+          if (stopped) return;
+          later(Math.min(8000, 1000 * 2 ** failures++));
+        },
+      );
+    };
     const ask = async (): Promise<void> => {
       const stored = load(spaceId);
       const u = new URL(url);
+      /** Whether this ask told the edge our hash rate (a challenge it answers is sized for us). */
+      let sized = false;
       if (stored.admission && (stored.expiresAtMs ?? 0) > Date.now())
         u.searchParams.set('admission', stored.admission);
       else if (stored.ticket) u.searchParams.set('ticket', stored.ticket);
@@ -152,13 +163,13 @@ export function useAdmission(
         u.searchParams.set('answer', proof.answer);
         proof = null;
       } else if (sendRate) {
-        // The edge sizes a puzzle from it (only a newcomer is ever challenged).
-        const r = await Promise.race([
-          rate,
-          new Promise<undefined>((resolve) => setTimeout(resolve, RATE_WAIT_MS)),
-        ]);
-        if (stopped) return;
-        if (r) u.searchParams.set('rate', String(Math.round(r)));
+        // The edge sizes a puzzle from it (only a newcomer is ever challenged). Never waited for:
+        // without a known rate the ask goes at once, and the rate is measured if a puzzle comes.
+        rate ??= cachedHashRate();
+        if (rate) {
+          u.searchParams.set('rate', String(Math.round(rate)));
+          sized = true;
+        }
       }
       let res: Response;
       let body: unknown;
@@ -185,18 +196,24 @@ export function useAdmission(
           const ch = b.challenge;
           tokenRef.current = null;
           setAdmission({ kind: 'challenge', targetMs: ch.targetMs });
-          solveChallenge(ch, solving.signal).then(
-            ({ answer, ms }) => {
-              if (stopped) return;
-              exposeHooks({ powSolveMs: ms });
-              proof = { challenge: ch.token, answer };
-              later(0);
-            },
-            () => {
-              if (stopped) return;
-              later(Math.min(8000, 1000 * 2 ** failures++));
-            },
-          );
+          if (!sized && sendRate && rate === undefined) {
+            // Sized for a device we know nothing of: measure ours, then ask for one sized for it
+            // (this one is dropped). Should measuring fail, this puzzle is solved as it is.
+            measureHashRate().then(
+              (r) => {
+                if (stopped) return;
+                rate = r;
+                later(0);
+              },
+              () => {
+                if (stopped) return;
+                sendRate = false;
+                solve(ch);
+              },
+            );
+            return;
+          }
+          solve(ch);
           return;
         }
         failures = 0;
@@ -229,7 +246,7 @@ export function useAdmission(
         setAdmission({ kind: 'admitted', token: null, joinWindowMs: 0 });
         return;
       }
-      if (code && POW_REFUSED.has(code)) {
+      if (code && isPowRefusal(code)) {
         // A stale or refused proof: a fresh challenge (at once the first time, then with backoff).
         if (code === 'POW_BAD_DIFFICULTY') sendRate = false;
         proof = null;

@@ -5,8 +5,8 @@
  * (src/edge/defence/pow.ts).
  *
  * Messages in: `{ token, difficulty }` (solve) or `{ measure: true }` (hash rate over ~60 ms).
- * Messages out: `{ progress: hashes }` (about every half second), then `{ answer, hashes, ms }`;
- * or `{ rate }`; `{ error }` when the input is unusable.
+ * Messages out: `{ answer }`, or `{ rate }`; `{ error }` when the input is unusable. (pow.ts times
+ * the solve itself.)
  *
  * The prefix is hashed once: whole 64-byte blocks of `${token}:` are compressed up front and each
  * attempt clones that state and hashes only the tail, the answer's digits and the padding.
@@ -25,18 +25,12 @@ export interface SearchResult {
 
 /**
  * Tries answers `from`, `from + 1`, … until one meets `difficulty`, `maxHashes` are spent or
- * `maxMs` passes. `onProgress` is called about every `progressMs`.
+ * `maxMs` passes.
  */
 export function search(
   token: string,
   difficulty: number,
-  opts: {
-    from?: number;
-    maxHashes?: number;
-    maxMs?: number;
-    progressMs?: number;
-    onProgress?: (hashes: number) => void;
-  } = {},
+  opts: { from?: number; maxHashes?: number; maxMs?: number } = {},
 ): SearchResult {
   const threshold = Math.floor(TWO_48 / Math.max(1, difficulty));
   const prefix = new TextEncoder().encode(`${token}:`);
@@ -52,8 +46,6 @@ export function search(
   const start = performance.now();
   const maxHashes = opts.maxHashes ?? Infinity;
   const maxMs = opts.maxMs ?? Infinity;
-  const progressMs = opts.progressMs ?? 500;
-  let lastProgress = start;
   let n = opts.from ?? 0;
   let hashes = 0;
   while (hashes < maxHashes && n < MAX_ANSWER) {
@@ -69,14 +61,7 @@ export function search(
       ((out[0] << 16) | (out[1] << 8) | out[2]) * 16_777_216 + ((out[3] << 16) | (out[4] << 8) | out[5]);
     if (hi <= threshold) return { answer: digits, hashes, ms: performance.now() - start };
     n++;
-    if ((hashes & 2047) === 0) {
-      const now = performance.now();
-      if (now - start >= maxMs) break;
-      if (opts.onProgress && now - lastProgress >= progressMs) {
-        lastProgress = now;
-        opts.onProgress(hashes);
-      }
-    }
+    if ((hashes & 2047) === 0 && performance.now() - start >= maxMs) break;
   }
   return { answer: null, hashes, ms: performance.now() - start };
 }
@@ -97,7 +82,7 @@ interface WorkerScope {
   postMessage(msg: unknown): void;
 }
 
-// Only inside a worker: pow.ts may import `search` for its main-thread fallback.
+// Only inside a worker: pow.ts may load `search` and `measure` for its main-thread fallback.
 if (typeof window === 'undefined' && typeof self !== 'undefined') {
   const scope = self as unknown as WorkerScope;
   scope.onmessage = (e: MessageEvent) => {
@@ -110,10 +95,8 @@ if (typeof window === 'undefined' && typeof self !== 'undefined') {
       scope.postMessage({ error: 'bad challenge' });
       return;
     }
-    const r = search(m.token, m.difficulty, {
-      onProgress: (hashes) => scope.postMessage({ progress: hashes }),
-    });
+    const r = search(m.token, m.difficulty);
     if (r.answer === null) scope.postMessage({ error: 'no answer' });
-    else scope.postMessage({ answer: r.answer, hashes: r.hashes, ms: Math.round(r.ms) });
+    else scope.postMessage({ answer: r.answer });
   };
 }

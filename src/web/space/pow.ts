@@ -2,19 +2,21 @@
  * The page's side of under-attack mode (issue 9): measures this device's hash rate (so the edge
  * can size the puzzle to about a quarter second here) and solves the edge's proof-of-work
  * challenge in a module Web Worker (pow-worker.ts; Vite bundles it). Without workers (very old
- * browsers, or the worker fails to start) it solves on the main thread in short slices.
+ * browsers, or the worker fails to start) it solves on the main thread in short slices, with the
+ * same code loaded only then (a dynamic import: the solver stays out of the main bundle).
  */
-import { measure, search } from './pow-worker.js';
+import type { PowChallenge as EdgeChallenge } from '../../edge/defence/pow.js';
 
 const RATE_KEY = 'tribune.powRate';
 const RATE_TTL_MS = 86_400_000;
 /** If measuring fails: a mid-range phone with a JS SHA-256. */
 const FALLBACK_RATE = 200_000;
 
-export interface PowChallenge {
-  token: string;
-  difficulty: number;
-}
+/** What the solver needs of the edge's challenge (src/edge/defence/pow.ts). */
+export type PowChallenge = Pick<EdgeChallenge, 'token' | 'difficulty'>;
+
+/** The solver, on the main thread: only when no worker runs it. */
+const loadSolver = (): Promise<typeof import('./pow-worker.js')> => import('./pow-worker.js');
 
 function startWorker(): Worker | null {
   try {
@@ -24,7 +26,12 @@ function startWorker(): Worker | null {
   }
 }
 
-function cachedRate(): number | undefined {
+/** Measured in this page (kept even where localStorage is not, e.g. private mode). */
+let measured: { rate: number; at: number } | null = null;
+
+/** This device's hash rate if measured in the last day (here or in localStorage); never waits. */
+export function cachedHashRate(): number | undefined {
+  if (measured && Date.now() - measured.at < RATE_TTL_MS) return measured.rate;
   try {
     const v = JSON.parse(localStorage.getItem(RATE_KEY) ?? 'null') as { rate?: unknown; at?: unknown } | null;
     if (
@@ -46,11 +53,12 @@ let measuring: Promise<number> | null = null;
 
 /** Hashes per second this device manages in the solver (cached for a day in localStorage). */
 export function measureHashRate(): Promise<number> {
-  const cached = cachedRate();
+  const cached = cachedHashRate();
   if (cached !== undefined) return Promise.resolve(cached);
   measuring ??= new Promise<number>((resolve) => {
     const done = (rate: number): void => {
       const r = Number.isFinite(rate) && rate > 0 ? Math.round(rate) : FALLBACK_RATE;
+      measured = { rate: r, at: Date.now() };
       try {
         localStorage.setItem(RATE_KEY, JSON.stringify({ rate: r, at: Date.now() }));
       } catch {
@@ -59,9 +67,15 @@ export function measureHashRate(): Promise<number> {
       measuring = null;
       resolve(r);
     };
+    const here = (): void => {
+      loadSolver().then(
+        (m) => done(m.measure(60)),
+        () => done(FALLBACK_RATE),
+      );
+    };
     const w = startWorker();
     if (!w) {
-      done(measure(60));
+      here();
       return;
     }
     const timer = setTimeout(() => {
@@ -78,7 +92,7 @@ export function measureHashRate(): Promise<number> {
     w.onerror = () => {
       clearTimeout(timer);
       w.terminate();
-      done(measure(60));
+      here();
     };
     w.postMessage({ measure: true });
   });
@@ -88,8 +102,9 @@ export function measureHashRate(): Promise<number> {
 const abortError = (): DOMException => new DOMException('The puzzle was abandoned', 'AbortError');
 
 /** The main-thread fallback: 20 ms slices, yielding between them. */
-function solveHere(ch: PowChallenge, signal?: AbortSignal): Promise<{ answer: string; ms: number }> {
+async function solveHere(ch: PowChallenge, signal?: AbortSignal): Promise<{ answer: string; ms: number }> {
   const start = performance.now();
+  const { search } = await loadSolver();
   let from = 0;
   return new Promise((resolve, reject) => {
     const slice = (): void => {
