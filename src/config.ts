@@ -103,6 +103,25 @@ export interface TribuneConfig {
    * switch under-attack mode and change edge capacity. Empty: nobody.
    */
   operators: string[];
+  /** Trust and safety (EU Digital Services Act): src/trust. */
+  trust: {
+    /** Art. 20: complaints are open this long after a decision (at least 6 months). */
+    complaintWindowDays: number;
+    /** Evidence of cases nobody decided is kept this long; decided ones until their complaint window closes. */
+    evidenceRetentionDays: number;
+    /** Longest range of a recording one notice keeps, seconds. */
+    evidenceMaxSec: number;
+    /** Notices one client address, and one account, may send per hour. */
+    noticesPerAddressPerHour: number;
+    noticesPerAccountPerHour: number;
+    /** Art. 23: strikes expire after this many days; a strike while warned suspends the account. */
+    strikeExpiryDays: number;
+    /** Art. 23(2): this many manifestly unfounded notices pause the notifier for notifierPauseDays. */
+    unfoundedBeforePause: number;
+    notifierPauseDays: number;
+    /** Art. 24(5): the Transparency Database submitter (`off` for micro and small enterprises). */
+    tdb: { mode: 'off' | 'sandbox' | 'production'; endpoint: string; token: string; flushMs: number };
+  };
   media: {
     /** Media engine processes (one JS thread each); Spaces are spread over them. */
     engines: number;
@@ -201,6 +220,17 @@ export const DEFAULTS: TribuneConfig = {
     },
   },
   operators: [],
+  trust: {
+    complaintWindowDays: 183,
+    evidenceRetentionDays: 183,
+    evidenceMaxSec: 300,
+    noticesPerAddressPerHour: 30,
+    noticesPerAccountPerHour: 30,
+    strikeExpiryDays: 90,
+    unfoundedBeforePause: 3,
+    notifierPauseDays: 30,
+    tdb: { mode: 'off', endpoint: '', token: '', flushMs: 10_000 },
+  },
   media: { engines: Math.max(1, Math.min(8, os.availableParallelism())), maxBufferedFrames: 6 },
   spaces: {
     hostAbsentEndSec: 300,
@@ -283,6 +313,18 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): ConfigInput
           .map((h) => h.trim())
           .filter(Boolean)
       : undefined,
+    trust: {
+      complaintWindowDays: num(env.TRIBUNE_COMPLAINT_WINDOW_DAYS),
+      evidenceRetentionDays: num(env.TRIBUNE_EVIDENCE_RETENTION_DAYS),
+      noticesPerAddressPerHour: num(env.TRIBUNE_NOTICES_PER_ADDRESS_PER_HOUR),
+      noticesPerAccountPerHour: num(env.TRIBUNE_NOTICES_PER_ACCOUNT_PER_HOUR),
+      tdb: {
+        mode: (env.TRIBUNE_TDB_MODE as 'off' | 'sandbox' | 'production') || undefined,
+        endpoint: env.TRIBUNE_TDB_URL || undefined,
+        token: env.TRIBUNE_TDB_TOKEN || undefined,
+        flushMs: num(env.TRIBUNE_TDB_FLUSH_MS),
+      },
+    } as ConfigInput['trust'],
     spaces: {
       hostAbsentEndSec: num(env.TRIBUNE_HOST_ABSENT_END_SEC),
       replayRetentionDays: num(env.TRIBUNE_REPLAY_RETENTION_DAYS),
@@ -371,6 +413,22 @@ export function loadConfig(...inputs: ConfigInput[]): Readonly<TribuneConfig> {
     cfg.operators.some((h) => typeof h !== 'string' || !/^[A-Za-z0-9_]{1,32}$/.test(h))
   )
     problems.push('operators must be a list of account handles');
+  const t = cfg.trust;
+  int('trust.complaintWindowDays', t.complaintWindowDays, 183, 3650);
+  int('trust.evidenceRetentionDays', t.evidenceRetentionDays, 1, 3650);
+  int('trust.evidenceMaxSec', t.evidenceMaxSec, 10, 3600);
+  int('trust.noticesPerAddressPerHour', t.noticesPerAddressPerHour, 1, 1_000_000);
+  int('trust.noticesPerAccountPerHour', t.noticesPerAccountPerHour, 1, 1_000_000);
+  int('trust.strikeExpiryDays', t.strikeExpiryDays, 1, 3650);
+  int('trust.unfoundedBeforePause', t.unfoundedBeforePause, 1, 1000);
+  int('trust.notifierPauseDays', t.notifierPauseDays, 1, 3650);
+  int('trust.tdb.flushMs', t.tdb.flushMs, 200, 3_600_000);
+  if (!['off', 'sandbox', 'production'].includes(t.tdb.mode))
+    problems.push('trust.tdb.mode (TRIBUNE_TDB_MODE) must be off, sandbox or production');
+  if (t.tdb.mode !== 'off' && !isHttpUrl(t.tdb.endpoint))
+    problems.push('trust.tdb.endpoint (TRIBUNE_TDB_URL) must be an http(s) URL when the submitter is on');
+  if (t.tdb.mode !== 'off' && !t.tdb.token)
+    problems.push('trust.tdb.token (TRIBUNE_TDB_TOKEN) is required when the submitter is on');
   for (const st of cfg.edge.stream.batchSteps) {
     int('edge.stream.batchSteps[].listeners', st.listeners, 0, 100_000_000);
     int('edge.stream.batchSteps[].parts', st.parts, 1, 25);

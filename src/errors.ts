@@ -92,6 +92,45 @@ export const ERRORS = {
   BROWNOUT: { status: 503, message: 'The edge is shedding this work under overload; retry later' },
   OPERATOR_REQUIRED: { status: 403, message: 'Only operators of this deployment may do that' },
   STATUS_SIGNATURE_INVALID: { status: 400, message: 'The status document does not match its signature' },
+  // trust and safety: DSA notices, moderation, complaints (issue 10)
+  NOTICE_INVALID: {
+    status: 400,
+    message: 'The notice is missing an element Art. 16 DSA asks for, or has a bad one',
+  },
+  NOTICE_RATE_LIMITED: { status: 429, message: 'Too many notices from this address or account; retry later' },
+  NOTIFIER_PAUSED: {
+    status: 403,
+    message: 'Notices from you are paused for a while: several were manifestly unfounded (Art. 23(2) DSA)',
+  },
+  RANGE_OUT_OF_RECORDING: { status: 400, message: 'The time range is outside what the Space recorded' },
+  CONTENT_GONE: { status: 410, message: 'The reported content was deleted' },
+  CASE_NOT_FOUND: { status: 404, message: 'No such case, or the link is not valid' },
+  COMPLAINT_NOT_ALLOWED: {
+    status: 403,
+    message: 'Only the affected user or the notifier can complain about this case',
+  },
+  COMPLAINT_WINDOW_CLOSED: {
+    status: 409,
+    message: 'The 6-month complaint window for this decision has closed',
+  },
+  COMPLAINT_NOT_FOUND: { status: 404, message: 'No such complaint' },
+  COMPLAINT_DECIDED: { status: 409, message: 'This complaint is already decided' },
+  SAME_DECIDER: {
+    status: 409,
+    message: 'A complaint is decided by a moderator other than the one who took the decision',
+  },
+  MODERATOR_REQUIRED: { status: 403, message: 'Only moderators of this deployment may do that' },
+  ADMIN_REQUIRED: { status: 403, message: 'Only admins of this deployment may do that' },
+  ACTION_INVALID: { status: 400, message: 'The action is missing its ground, explanation or parameters' },
+  ACTION_NOT_APPLICABLE: { status: 409, message: 'That action does not apply to this case now' },
+  ACCOUNT_SUSPENDED: { status: 403, message: 'This account is suspended; see the statement of reasons' },
+  GEO_RESTRICTED: { status: 451, message: 'This Space is not available in your country' },
+  EVIDENCE_NOT_FOUND: { status: 404, message: 'No such evidence, or it was deleted' },
+  STATEMENT_CHAIN_BROKEN: {
+    status: 422,
+    message: 'The statements-of-reasons log does not verify',
+  },
+  REPORT_RANGE_INVALID: { status: 400, message: 'The report period is malformed or longer than 400 days' },
   // several origins (issue 8)
   SPACE_MOVING: {
     status: 503,

@@ -47,6 +47,21 @@ export const MeInSpace = Type.Object({
   blocked: Type.Boolean(),
   requested: Type.Boolean(),
   subscribed: Type.Boolean(),
+  /**
+   * The latest restriction a moderator applied to this user in this Space (DSA Art. 17: shown the
+   * moment it applies; the full statement and the way to complain are at /decisions).
+   */
+  restriction: Type.Optional(
+    Nullable(
+      Type.Object({
+        statementId: Type.String(),
+        caseId: Type.String(),
+        restriction: Type.String(),
+        summary: Type.String(),
+        at: Type.String(),
+      }),
+    ),
+  ),
 });
 export type MeInSpace = Static<typeof MeInSpace>;
 
@@ -96,6 +111,8 @@ export const SpaceView = Type.Object({
     expiresAt: Nullable(Type.String()),
   }),
   me: Nullable(MeInSpace),
+  /** A moderators' warning label over the Space (DSA moderation), shown to every listener. */
+  label: Type.Optional(Nullable(Type.String())),
   /** Lists only (`GET /api/spaces`, profiles, search, following): a live Space's count and stage. */
   live: Type.Optional(LiveSummary),
 });

@@ -20,6 +20,8 @@ export interface CacheInput {
   access?: string;
   /** The origin's `x-tribune-space` header (the Space a clip belongs to). */
   space?: string;
+  /** The origin's `x-tribune-geo-block` header (countries a Space is closed to). */
+  geoBlock?: string;
   body: Buffer;
 }
 
@@ -31,6 +33,8 @@ export interface CacheEntry {
   readonly access: string | undefined;
   /** The origin's `x-tribune-space` header, kept so cached clips of sign-in Spaces are checked. */
   readonly space?: string;
+  /** The origin's `x-tribune-geo-block` header, kept so cache HITs are geo-checked too. */
+  readonly geoBlock?: string;
   readonly body: Buffer;
   /** Clock time the load finished (used for the Age header). */
   readonly storedAt: number;
@@ -281,6 +285,7 @@ export class EdgeCache {
           cacheControl: input.cacheControl,
           access: input.access,
           space: input.space,
+          geoBlock: input.geoBlock,
           body: input.body,
           storedAt,
           expiresAt: storedAt + this.ttlFor(input.status, input.cacheControl),

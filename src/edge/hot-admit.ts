@@ -22,6 +22,7 @@ export interface AdmitEndpoint {
 export function createAdmit(ctx: HotContext): AdmitEndpoint {
   const { gate, defence, cur, access, originPrefix, now } = ctx;
   const { lookup, sendEntry, authorize, tokenOf, addressOf, reject, refuse, sendJson, unauthorized } = ctx;
+  const { geoRefused, geoRefusedEarly, geoRestricted } = ctx;
 
   /**
    * `GET /hls/spaces/:id/admit[?ticket=&admission=]`: the Space's state document (cached, shared)
@@ -39,10 +40,12 @@ export function createAdmit(ctx: HotContext): AdmitEndpoint {
     } catch (err) {
       return reject(res, err as TribuneError);
     }
+    if (geoRefusedEarly(req, id)) return geoRestricted(res);
     const token = tokenOf(req, rawQuery);
     const key = `${id}/${STATE_FILE}`;
     lookup(res, key, `${originPrefix}/${key}`, ({ entry, outcome }) => {
       if (entry.status < 200 || entry.status >= 300) return sendEntry(res, entry, outcome, false);
+      if (geoRefused(req, id, entry)) return void geoRestricted(res);
       if (!authorize(id, entry, token, true).ok) return void unauthorized(res);
       const state = stateOf(entry) ?? 'unknown';
       if (state === 'ended') return void reject(res, new TribuneError('SPACE_ENDED'));

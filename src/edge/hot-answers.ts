@@ -50,6 +50,7 @@ export function hotCounters(registry: Registry): HotCounters {
     failed: 0,
     bytes: 0,
     unauthorized: 0,
+    geoRestricted: 0,
   };
   const counters: [keyof HotCounters, string, string][] = [
     ['requests', 'requests_total', 'HLS requests received by the edge'],
@@ -60,6 +61,7 @@ export function hotCounters(registry: Registry): HotCounters {
     ['failed', 'failed_requests_total', 'HLS requests answered 502 because the origin failed'],
     ['bytes', 'bytes_served_total', 'HLS body bytes sent to listeners'],
     ['unauthorized', 'unauthorized_requests_total', 'Requests refused for want of a valid listen token'],
+    ['geoRestricted', 'geo_restricted_requests_total', 'Requests refused 451 for their country'],
   ];
   for (const [k, name, help] of counters) scrapeCounter(registry, `tribune_edge_${name}`, help, () => n[k]);
   return n;
@@ -164,6 +166,13 @@ export function createAnswers(
     cur.cls = 'bad_token';
     return sendError(res, new TribuneError('LISTEN_TOKEN_REQUIRED'));
   };
+  /** 451 GEO_RESTRICTED: prebuilt once, not a flood nor a bad token for the defence telemetry. */
+  const geo = prepareError(new TribuneError('GEO_RESTRICTED'), cors);
+  const geoRestricted = (res: HotResponse): true => {
+    n.geoRestricted++;
+    cur.cls = 'refused';
+    return sendPrepared(res, geo);
+  };
   /** The 429 of a flood limit: prebuilt like every refusal, as cheap as a cache HIT. */
   const flood: Prepared = prepareError(
     new TribuneError('RATE_LIMITED', 'too many requests from this address'),
@@ -179,7 +188,7 @@ export function createAnswers(
     if (!res.headersSent) sendError(res, new TribuneError('INTERNAL'));
     else res.destroy();
   };
-  return { sendError, reject, refuse, sendJson, unauthorized, sendFlood, fail };
+  return { sendError, reject, refuse, sendJson, unauthorized, geoRestricted, sendFlood, fail };
 }
 
 /**

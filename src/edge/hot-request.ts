@@ -7,13 +7,23 @@ import { LISTEN_TOKEN_HEADER } from '../live/types.js';
 import { ADMISSION_HEADER } from './admission/tokens.js';
 import type { CacheEntry } from './cache.js';
 import { admissionFromCookie } from './defence/nojs.js';
+import type { GeoBlocks } from './geo.js';
 import type { Authorized, HotCurrent, HotReaders, HotRequest } from './hot-types.js';
+
+/**
+ * A Space's restriction confirmed this recently refuses before the origin is asked; older, the
+ * request goes through the cache (a reload once its copy expires) and is checked against the
+ * answer: a lift reaches even an audience that is all refused within this plus a playlist's 1 s.
+ */
+const GEO_FRESH_MS = 1000;
 
 export function createReaders(
   cur: HotCurrent,
   access: ListenAccess,
   liveNow: () => number,
   trustProxy: boolean | undefined,
+  geo: GeoBlocks,
+  now: () => number,
 ): HotReaders {
   const authorize = (
     spaceId: string,
@@ -70,5 +80,25 @@ export function createReaders(
 
   const addressOf = (req: HotRequest): string => (cur.req === req ? cur.address : readAddress(req));
 
-  return { authorize, tokenOf, admissionOf, addressOf, readAdmission, readAddress };
+  const geoRefused = (req: HotRequest, spaceId: string, entry?: CacheEntry): boolean => {
+    if (entry) geo.note(spaceId, entry.status, entry.geoBlock, entry.storedAt);
+    return geo.any && geo.refuses(spaceId, addressOf(req));
+  };
+
+  const geoRefusedEarly = (req: HotRequest, spaceId: string): boolean => {
+    if (!geo.any) return false;
+    const at = geo.confirmedAt(spaceId);
+    return at !== undefined && now() - at <= GEO_FRESH_MS && geo.refuses(spaceId, addressOf(req));
+  };
+
+  return {
+    authorize,
+    tokenOf,
+    admissionOf,
+    addressOf,
+    readAdmission,
+    readAddress,
+    geoRefused,
+    geoRefusedEarly,
+  };
 }

@@ -56,16 +56,21 @@ export interface StreamDelivery {
 }
 
 export function createStreamDelivery(ctx: HotContext, opts: EdgeHandlerOptions['stream']): StreamDelivery {
-  const { cache, live, access, gate, n, cur, originPrefix, now, liveNow, registry } = ctx;
+  const { cache, live, access, geo, gate, n, cur, originPrefix, now, liveNow, registry } = ctx;
   const { loadOrigin, lookupAsync, sendEntry, authorize, tokenOf, admissionOf, addressOf } = ctx;
-  const { reject, refuse, sendError, unauthorized } = ctx;
+  const { reject, refuse, sendError, unauthorized, geoRefused, geoRefusedEarly, geoRestricted } = ctx;
 
   const hub = new StreamHub(opts);
   const sendBufferBytes = opts?.sendBufferBytes ?? 4096;
   const feeds = new StreamFeeds({
     hub,
-    cached: async (key, signal) =>
-      (await cache.get(key, (s) => loadOrigin(`${originPrefix}/${key}`, s), signal)).entry,
+    cached: async (key, signal) => {
+      const { entry } = await cache.get(key, (s) => loadOrigin(`${originPrefix}/${key}`, s), signal);
+      // The feed reloads the playlist every part: a new restriction is learnt here too.
+      const slash = key.indexOf('/');
+      if (slash > 0) geo.note(key.slice(0, slash), entry.status, entry.geoBlock, entry.storedAt);
+      return entry;
+    },
     direct: async (key, signal) => {
       const input = await loadOrigin(`${originPrefix}/${key}`, signal);
       return { ...input, storedAt: now(), expiresAt: now() } as CacheEntry;
@@ -110,6 +115,12 @@ export function createStreamDelivery(ctx: HotContext, opts: EdgeHandlerOptions['
       }, STREAM_COUNT_INTERVAL_MS)
     : undefined;
   countTimer?.unref();
+
+  // A Space newly closed to some countries: its open streams to them end now (their players'
+  // reconnections are then refused 451).
+  geo.onBlock((id) => {
+    for (const l of hub.listenersOf(id)) if (geo.refuses(id, l.address)) l.sink.destroy();
+  });
 
   const STREAM_HEADERS = [
     'content-type',
@@ -174,6 +185,10 @@ export function createStreamDelivery(ctx: HotContext, opts: EdgeHandlerOptions['
     address: string,
     aid: string | undefined,
   ): Promise<boolean> => {
+    if (geoRefusedEarly(req, id)) {
+      geoRestricted(res);
+      return false;
+    }
     const token = tokenOf(req, rawQuery);
     if (access.requiresToken(id) && !authorize(id, undefined, token).ok) {
       unauthorized(res);
@@ -197,6 +212,10 @@ export function createStreamDelivery(ctx: HotContext, opts: EdgeHandlerOptions['
     const { entry, outcome } = loaded;
     if (entry.status < 200 || entry.status >= 300) {
       sendEntry(res, entry, outcome, false); // the origin's own error (SPACE_NOT_FOUND...)
+      return false;
+    }
+    if (geoRefused(req, id, entry)) {
+      geoRestricted(res);
       return false;
     }
     const auth = authorize(id, entry, token, true);

@@ -11,6 +11,7 @@ import type { EdgeLive } from '../live/edge-live.js';
 import type { AdmissionGate, GateRefusal } from './admission/gate.js';
 import type { CacheEntry, CacheInput, EdgeCache } from './cache.js';
 import type { EdgeDefence } from './defence/shield.js';
+import type { GeoBlocks } from './geo.js';
 import type { PatternKind, RequestClass } from './defence/types.js';
 import type { OriginLoader } from './origin-loader.js';
 import type { RawRequest } from './raw-http.js';
@@ -39,6 +40,8 @@ export interface EdgeHandlerOptions {
   admission?: AdmissionGate;
   /** Flood limits, under-attack mode, brownout, telemetry (src/edge/defence). Without it: none. */
   defence?: EdgeDefence;
+  /** Geo-restricted Spaces (src/edge/geo.ts). Default: a fresh one, learnt from origin answers. */
+  geo?: GeoBlocks;
   log?: HotLog;
 }
 
@@ -84,6 +87,7 @@ export interface HotCounters {
   failed: number;
   bytes: number;
   unauthorized: number;
+  geoRestricted: number;
 }
 
 /**
@@ -118,6 +122,8 @@ export interface HotAnswers {
   refuse(res: HotResponse, r: GateRefusal): true;
   sendJson(res: HotResponse, status: number, body: unknown, extra?: string[]): true;
   unauthorized(res: HotResponse): true;
+  /** The 451 GEO_RESTRICTED of a Space closed to the listener's country. */
+  geoRestricted(res: HotResponse): true;
   /** The 429 of a flood limit. */
   sendFlood(res: HotResponse): true;
   /** An unexpected error: 500 if nothing was sent yet, else the connection is cut. */
@@ -138,6 +144,16 @@ export interface HotReaders {
     token: string | undefined,
     isStateDoc?: boolean,
   ): Authorized;
+  /**
+   * Learns the Space's geo-restriction from `entry` (when given) and says whether the request's
+   * address is in a country the Space is closed to. One Map lookup when no Space is restricted.
+   */
+  geoRefused(req: HotRequest, spaceId: string, entry?: CacheEntry): boolean;
+  /**
+   * The same before any load: true only while the restriction was confirmed by an origin answer
+   * of the last second (so a DE-only audience still reloads, and sees a lift, once a second).
+   */
+  geoRefusedEarly(req: HotRequest, spaceId: string): boolean;
 }
 
 /** What hot-stream.ts and hot-admit.ts need of the handler: created once by createEdgeHandler. */
@@ -145,6 +161,7 @@ export interface HotContext extends HotAnswers, HotReaders {
   readonly cache: EdgeCache;
   readonly live: EdgeLive | undefined;
   readonly access: ListenAccess;
+  readonly geo: GeoBlocks;
   readonly gate: AdmissionGate | undefined;
   readonly defence: EdgeDefence | undefined;
   readonly originPrefix: string;

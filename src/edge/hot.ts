@@ -31,6 +31,7 @@ import {
   STREAM_FILE,
 } from './paths.js';
 import { noJs } from './defence/nojs-route.js';
+import { GeoBlocks } from './geo.js';
 import { createAdmit } from './hot-admit.js';
 import { classOfStatus, createAnswers, createEntrySender, hotCounters } from './hot-answers.js';
 import { createSlowStates } from './hot-brownout.js';
@@ -61,6 +62,7 @@ export function createEdgeHandler(opts: EdgeHandlerOptions): EdgeHandler {
   const now = opts.now ?? Date.now;
   const cors = opts.cors ?? true;
   const access = live?.access ?? new ListenAccess();
+  const geo = opts.geo ?? new GeoBlocks();
   const liveNow = (): number => (live ? live.now() : Date.now());
   const registry = opts.registry ?? defaultRegistry;
   const gate = opts.admission;
@@ -80,9 +82,10 @@ export function createEdgeHandler(opts: EdgeHandlerOptions): EdgeHandler {
   const loadOrigin = (path: string, signal: AbortSignal): Promise<CacheInput> =>
     fetchCacheInput(loader, path, signal);
   const answers = createAnswers(cors, n, cur, opts.log, defence?.addresses.retryAfterSec);
-  const { sendError, reject, refuse, sendJson, unauthorized, sendFlood, fail } = answers;
-  const readers = createReaders(cur, access, liveNow, opts.trustProxy);
+  const { sendError, reject, refuse, sendJson, unauthorized, geoRestricted, sendFlood, fail } = answers;
+  const readers = createReaders(cur, access, liveNow, opts.trustProxy, geo, now);
   const { authorize, tokenOf, admissionOf, addressOf, readAdmission, readAddress } = readers;
+  const { geoRefused, geoRefusedEarly } = readers;
 
   const sendEntry = createEntrySender(cors, n, now);
 
@@ -142,8 +145,9 @@ export function createEdgeHandler(opts: EdgeHandlerOptions): EdgeHandler {
   const lookupAsync = (res: HotResponse, key: string, path: string): Promise<Loaded | null> =>
     new Promise((resolve) => lookup(res, key, path, resolve, () => resolve(null)));
 
-  /** Answers an object of a Space once loaded: access check, listener counting, the bytes. */
+  /** Answers an object of a Space once loaded: geo and access checks, listener counting, the bytes. */
   const finishSpace = (
+    req: HotRequest,
     res: HotResponse,
     id: string,
     loaded: Loaded,
@@ -152,6 +156,11 @@ export function createEdgeHandler(opts: EdgeHandlerOptions): EdgeHandler {
     lid: string | undefined,
   ): void => {
     const { entry, outcome } = loaded;
+    // Cache HITs too: the Space's newest known restriction, not the one this copy was loaded with.
+    if (geoRefused(req, id, entry)) {
+      geoRestricted(res);
+      return;
+    }
     const auth = authorize(id, entry, token, isState);
     if (!auth.ok) {
       unauthorized(res);
@@ -198,6 +207,9 @@ export function createEdgeHandler(opts: EdgeHandlerOptions): EdgeHandler {
       }
       cur.cls = adm !== undefined ? 'media_token' : 'tokenless';
     }
+    // Known (within the last second) to be closed to this listener's country: refused before the
+    // origin is touched; past that second the answer loaded below says (finishSpace).
+    if (!isView && geoRefusedEarly(req, id)) return geoRestricted(res);
     // Known to require sign-in: refuse before the origin is touched. The public view is not secret
     // (title, host, state: what a page needs to ask its visitor to sign in), so it is not refused.
     if (!isView && access.requiresToken(id) && !authorize(id, undefined, token).ok) return unauthorized(res);
@@ -210,7 +222,7 @@ export function createEdgeHandler(opts: EdgeHandlerOptions): EdgeHandler {
     }
     lookup(res, key, `${originPrefix}/${key}`, (loaded) => {
       if (isState) noteStateVersion(id, loaded.outcome);
-      finishSpace(res, id, loaded, token, isState, lid);
+      finishSpace(req, res, id, loaded, token, isState, lid);
     });
     return true;
   };
@@ -252,6 +264,7 @@ export function createEdgeHandler(opts: EdgeHandlerOptions): EdgeHandler {
     cache,
     live,
     access,
+    geo,
     gate,
     defence,
     originPrefix,

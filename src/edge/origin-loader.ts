@@ -29,6 +29,8 @@ export interface OriginResponse {
     cacheControl?: string;
     access?: string;
     space?: string;
+    /** `x-tribune-geo-block`: the countries a Space is closed to (src/edge/geo.ts). */
+    geoBlock?: string;
     /** `Location` of a redirect (the loader never follows one; OriginPool does). */
     location?: string;
     /** `x-tribune-owner`: the base URL of the origin that owns the Space's media (on a 307). */
@@ -213,6 +215,7 @@ export class HttpOriginLoader implements OriginLoader {
               cacheControl: headerValue(res.headers['cache-control']),
               access: headerValue(res.headers['x-tribune-access']),
               space: headerValue(res.headers['x-tribune-space']),
+              geoBlock: headerValue(res.headers['x-tribune-geo-block']),
               location: res.headers.location,
               owner: headerValue(res.headers[OWNER_HEADER]),
             },
@@ -269,6 +272,7 @@ export async function fetchCacheInput(
   cacheControl?: string;
   access?: string;
   space?: string;
+  geoBlock?: string;
   body: Buffer;
 }> {
   const res = await loader.fetch(path, signal);
@@ -278,6 +282,7 @@ export async function fetchCacheInput(
     cacheControl: res.headers.cacheControl,
     access: res.headers.access,
     space: res.headers.space,
+    geoBlock: res.headers.geoBlock,
     body: res.body,
   };
 }

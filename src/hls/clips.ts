@@ -26,16 +26,18 @@ export interface CreateClipOptions extends ClipRange {
   store: HlsStore;
   /** Directory the clip is created as; must not exist yet (its parent is created if needed). */
   outDir: string;
+  /** Longest range that may be asked for, seconds (default MAX_CLIP_SEC; evidence keeps longer ranges). */
+  maxSec?: number;
 }
 
-function checkDuration(durationSec: number): void {
+function checkDuration(durationSec: number, maxSec: number): void {
   if (
     typeof durationSec !== 'number' ||
     !Number.isFinite(durationSec) ||
     durationSec <= 0 ||
-    durationSec > MAX_CLIP_SEC
+    durationSec > maxSec
   )
-    throw new TribuneError('BAD_REQUEST', `a clip lasts more than 0 and at most ${MAX_CLIP_SEC} seconds`);
+    throw new TribuneError('BAD_REQUEST', `a clip lasts more than 0 and at most ${maxSec} seconds`);
 }
 
 /** The segments available for clips and where they start: the trim of a replay, else the first segment. */
@@ -51,11 +53,11 @@ function available(store: HlsStore): { segments: RecordedSegment[]; fromSec: num
 }
 
 /**
- * The last `seconds` (at most 30) of what a Space recorded so far, snapped to a segment boundary so it never exceeds
- * `seconds`; shorter when less is recorded. CLIP_OUT_OF_RANGE when nothing is.
+ * The last `seconds` (at most `maxSec`, default 30) of what a Space recorded so far, snapped to a segment boundary so
+ * it never exceeds `seconds`; shorter when less is recorded. CLIP_OUT_OF_RANGE when nothing is.
  */
-export function lastSecondsRange(store: HlsStore, seconds = MAX_CLIP_SEC): ClipRange {
-  checkDuration(seconds);
+export function lastSecondsRange(store: HlsStore, seconds = MAX_CLIP_SEC, maxSec = MAX_CLIP_SEC): ClipRange {
+  checkDuration(seconds, maxSec);
   const { segments, fromSec, toSec } = available(store);
   const first = segments.find(
     (s) => s.startSec >= toSec - seconds - EPSILON_SEC && s.startSec >= fromSec - EPSILON_SEC,
@@ -69,13 +71,13 @@ export function lastSecondsRange(store: HlsStore, seconds = MAX_CLIP_SEC): ClipR
  * Copies the segments covering [startSec, startSec + durationSec) of the store's recording into `outDir` as a
  * stand-alone VOD clip: init.mp4, seg/0.m4s, seg/1.m4s… and clip.m3u8 (the segments' original program date-times).
  * Whole segments are copied, so the clip can start up to a segment earlier and end up to a segment later than asked;
- * the range actually cut is returned. Rules: 0 < durationSec <= 30 (else BAD_REQUEST); the range lies within what is
- * available (from the replay's trim, or 0, to the end of the last completed segment), else CLIP_OUT_OF_RANGE. The
- * clip appears atomically (written to a temporary directory, then renamed).
+ * the range actually cut is returned. Rules: 0 < durationSec <= maxSec (default 30; else BAD_REQUEST); the range lies
+ * within what is available (from the replay's trim, or 0, to the end of the last completed segment), else
+ * CLIP_OUT_OF_RANGE. The clip appears atomically (written to a temporary directory, then renamed).
  */
 export async function createClip(opts: CreateClipOptions): Promise<ClipRange> {
-  const { store, startSec, durationSec, outDir } = opts;
-  checkDuration(durationSec);
+  const { store, startSec, durationSec, outDir, maxSec = MAX_CLIP_SEC } = opts;
+  checkDuration(durationSec, maxSec);
   if (typeof startSec !== 'number' || !Number.isFinite(startSec))
     throw new TribuneError('BAD_REQUEST', 'startSec must be a number of seconds');
   const { segments, fromSec, toSec } = available(store);

@@ -1,6 +1,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import { GEO_BLOCK_HEADER } from '../edge/geo.js';
 import { isTribuneError, TribuneError } from '../errors.js';
 import { CLIP_PLAYLIST_URI } from './clips.js';
 import { INIT_URI, segmentUri } from './playlist.js';
@@ -17,6 +18,11 @@ export interface HlsOriginRoutesOptions {
    * `x-tribune-access: signed-in`, so an edge in front knows to require a listen token. Default: public.
    */
   accessFor?: (spaceId: string) => HlsAccess | Promise<HlsAccess>;
+  /**
+   * Countries whose listeners a Space is closed to: every /spaces/:id/* response carries
+   * `x-tribune-geo-block: DE,FR` while the list is not empty (the edges refuse those listeners 451).
+   */
+  geoBlockFor?: (spaceId: string) => string[];
   /**
    * The Space of a clip and who may listen to it. A clip of a Space that requires sign-in is served
    * with `x-tribune-access: signed-in` and `x-tribune-space: <its Space>`, so edges ask for a listen
@@ -120,6 +126,8 @@ export function hlsOriginRoutes(opts: HlsOriginRoutesOptions): FastifyPluginAsyn
           const { id } = req.params as SpaceParams;
           if (opts.accessFor && SPACE_ID.test(id) && (await opts.accessFor(id)) === 'signed-in')
             reply.header(ACCESS_HEADER, 'signed-in');
+          const geo = opts.geoBlockFor && SPACE_ID.test(id) ? opts.geoBlockFor(id) : undefined;
+          if (geo && geo.length > 0) reply.header(GEO_BLOCK_HEADER, geo.join(','));
           return await fn(await storeFor(id), req, reply, gone.signal);
         } catch (err) {
           if (gone.signal.aborted) return reply; // client left: nothing to answer

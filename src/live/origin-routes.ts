@@ -11,6 +11,7 @@ import { clientGone, toTribuneError } from './http.js';
 import type { LiveHub } from './hub.js';
 import { verifyReportSignature } from './signature.js';
 import { HLL_P, RATE_BUCKETS, REQUEST_CLASSES } from '../edge/defence/types.js';
+import { GEO_BLOCK_HEADER } from '../edge/geo.js';
 import {
   ACCESS_HEADER,
   EDGE_SAMPLE_MAX,
@@ -25,6 +26,8 @@ export interface LiveOriginRoutesOptions {
   edgeSecret: Buffer;
   /** Spaces whose listeners need a listen token (the edges enforce it). Default: all public. */
   accessFor?: (spaceId: string) => 'public' | 'signed-in';
+  /** Countries whose listeners a Space is closed to (x-tribune-geo-block; the edges enforce it). */
+  geoBlockFor?: (spaceId: string) => string[];
   /** Default 256 KiB. */
   reportBodyLimit?: number;
   /** Told of every report accepted (several origins share them: shared/redis-events.ts). */
@@ -213,6 +216,8 @@ export function liveOriginRoutes(opts: LiveOriginRoutesOptions): FastifyPluginAs
         .header('content-type', STATE_CONTENT_TYPE)
         .header('cache-control', stateCacheControl(doc, v));
       if (opts.accessFor?.(id) === 'signed-in') reply.header(ACCESS_HEADER, 'signed-in');
+      const geo = opts.geoBlockFor?.(id);
+      if (geo && geo.length > 0) reply.header(GEO_BLOCK_HEADER, geo.join(','));
       return reply.send(bodyOf(doc));
     });
 

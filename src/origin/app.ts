@@ -63,6 +63,7 @@ import type { Storage } from '../store/types.js';
 import { EMBED_FRAME_POLICY, isEmbedUrl } from '../social/embed.js';
 import { socialRoutes } from '../social/routes.js';
 import { SocialService } from '../social/service.js';
+import { createTrust } from '../trust/index.js';
 import { registerOriginMetrics } from './metrics.js';
 import { SpaceRegistry } from './spaces.js';
 import { loadSecret, TokenSigner } from './tokens.js';
@@ -223,10 +224,20 @@ export async function createOrigin(
     webhookLock: redis ? new RedisLock(redis.client, 'tribune:lock:outbox', config.webhookLockMs) : undefined,
     onlyRunningHere: cluster !== null,
   });
+  // Trust and safety (EU DSA): notices, moderation, statements of reasons, complaints (src/trust).
+  const trust = createTrust({
+    config,
+    storage,
+    svc,
+    stage,
+    log,
+    tdbLock: redis ? new RedisLock(redis.client, 'tribune:lock:tdb', config.webhookLockMs) : undefined,
+  });
   await svc.replays.ensureDirs();
   // Several origins: live Spaces are adopted by the cluster's sweep (those nobody runs), not resumed.
   await svc.init({ resumeLive: cluster === null });
   housekeeping.start();
+  await trust.start();
   cluster?.start();
 
   const originRequests = registerOriginMetrics(metrics, engine, registry);
@@ -268,6 +279,8 @@ export async function createOrigin(
   app.get('/api/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   const revocation = redis ? new SessionRevocation(redis.client) : undefined;
   await app.register(sessionPlugin({ storage, revocation }));
+  // A suspended or terminated account reads, complains and signs out, but does not act.
+  app.addHook('preHandler', async (req) => trust.guard(req));
   const throttle = redis ? new RedisSigninThrottle(redis.client) : undefined;
   await app.register(
     authRoutes({ storage, throttle, revocation, signupPerMinute: config.limits.signupPerMinute }),
@@ -280,6 +293,7 @@ export async function createOrigin(
     { prefix: '/api' },
   );
   await app.register(socialRoutes({ social }), { prefix: '/api' });
+  await app.register(trust.routes, { prefix: '/api' });
   await app.register(capacityRoutes(), { prefix: '/api' });
   await app.register(defenceRoutes({ center: defence, operators: config.operators }), { prefix: '/api' });
   await app.register(
@@ -300,6 +314,7 @@ export async function createOrigin(
         originRequests.inc();
       });
       const accessFor = (id: string) => svc.accessFor(id);
+      const geoBlockFor = (id: string) => svc.blockedCountries(id);
       await origin.register(
         hlsOriginRoutes({
           lookup: (id: string) => registry.store(id),
@@ -309,6 +324,7 @@ export async function createOrigin(
             return c ? { spaceId: c.spaceId, access: svc.accessFor(c.spaceId) } : undefined;
           },
           accessFor,
+          geoBlockFor,
         }),
       );
       await origin.register(
@@ -316,6 +332,7 @@ export async function createOrigin(
           hub,
           edgeSecret,
           accessFor,
+          geoBlockFor,
           onReport: fanout ? (signature, raw) => fanout.publishReport(signature, raw) : undefined,
           answer: (report) => defence.ingest(report),
         }),
@@ -398,6 +415,7 @@ export async function createOrigin(
       // Live Spaces stay live: they resume at the next start, speakers reconnecting by themselves.
       housekeeping.close();
       defence.close();
+      await trust.close();
       hot?.close(); // stream listeners get their last chunk
       live?.close(); // parked state polls answer at once
       await app.close();

@@ -150,7 +150,8 @@ export class SocialService {
   private async spacePage(rows: SpaceRecord[], limit: number, viewer: UserRecord | null): Promise<SpacePage> {
     const { items, nextCursor } = pageOf(rows, limit, (s) => ({ at: spaceSortAt(s), id: s.id }));
     const spaces = [];
-    for (const s of items) spaces.push(await this.svc.listItem(s, viewer));
+    for (const s of items)
+      if (!this.svc.moderation.isHidden(s.id)) spaces.push(await this.svc.listItem(s, viewer));
     return { spaces, nextCursor };
   }
 
@@ -169,7 +170,8 @@ export class SocialService {
       rank: STATE_RANK[s.state],
     }));
     const spaces = [];
-    for (const s of items) spaces.push(await this.svc.listItem(s, viewer));
+    for (const s of items)
+      if (!this.svc.moderation.isHidden(s.id)) spaces.push(await this.svc.listItem(s, viewer));
     return { spaces, nextCursor };
   }
 

@@ -2,7 +2,7 @@
  * Replays and clips: the host trims or deletes a replay; anyone (signed in, when the Space requires
  * it) clips up to 30 s of a live Space or of its replay. Clips are copies: they outlive the replay.
  */
-import { mkdir } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { ClipBody, ClipView, SpaceView } from '../api/schemas.js';
 import { TribuneError } from '../errors.js';
@@ -103,6 +103,12 @@ export class ReplayService {
       shareUrl: `/clip/${c.id}`,
       token,
     };
+  }
+
+  /** A moderator removed a clip (DSA): its files and its record go; evidence copies stay. */
+  async removeClip(clipId: string): Promise<void> {
+    await rm(this.clipDir(clipId), { recursive: true, force: true });
+    await this.svc.storage.deleteClip(clipId);
   }
 
   clipDir(clipId: string): string {

@@ -19,6 +19,7 @@ import { TribuneError } from '../errors.js';
 import type { LiveHub } from '../live/hub.js';
 import type { LiveBase, LiveSpeaker } from '../live/types.js';
 import { newId, type SpaceRegistry } from '../origin/spaces.js';
+import { SpaceModerationState } from './moderation.js';
 import type { TokenSigner } from '../origin/tokens.js';
 import type { MemberRecord, SpaceRecord, SpaceState, Storage, UserRecord } from '../store/types.js';
 import { liveSummary } from '../social/live-card.js';
@@ -62,6 +63,8 @@ export class SpaceService extends EventEmitter<ServiceEvents> {
   readonly storage: Storage;
   readonly registry: SpaceRegistry;
   readonly hub: LiveHub;
+  /** Platform moderators' marks on Spaces (src/trust keeps them): hidden, label, restrictions. */
+  readonly moderation = new SpaceModerationState();
   readonly tokens: TokenSigner;
   readonly config: Readonly<TribuneConfig>;
   readonly log: Logger;
@@ -73,6 +76,8 @@ export class SpaceService extends EventEmitter<ServiceEvents> {
   private readonly locks = new Map<string, Promise<unknown>>();
   /** Spaces whose listeners must be signed in (the edges ask, per request, through response headers). */
   private readonly signedInOnly = new Set<string>();
+  /** Countries (ISO alpha-2) whose listeners a Space is closed to (edges read x-tribune-geo-block). */
+  private readonly geoBlocked = new Map<string, string[]>();
   /** Users by id, for live-state documents (display names change rarely; refreshed on role changes). */
   private readonly userCache = new Map<string, UserRecord>();
   /** Told once a Space is scheduled or goes live (the followers' webhook event: src/social). */
@@ -129,6 +134,23 @@ export class SpaceService extends EventEmitter<ServiceEvents> {
 
   accessFor(id: string): 'public' | 'signed-in' {
     return this.signedInOnly.has(id) ? 'signed-in' : 'public';
+  }
+
+  /** The countries whose listeners the edges refuse for this Space (empty: none). */
+  blockedCountries(id: string): string[] {
+    return this.geoBlocked.get(id) ?? [];
+  }
+
+  /**
+   * Closes a Space to listeners in `countries` (ISO 3166-1 alpha-2; empty lifts it). The trust
+   * service calls it (a moderator's restriction, its reversal, and at start-up from storage); the
+   * origin's Space answers carry it to the edges, which apply it within a couple of seconds.
+   */
+  setBlockedCountries(id: string, countries: string[]): void {
+    const codes = countries.map((c) => c.trim().toUpperCase());
+    const list = [...new Set(codes)].filter((c) => /^[A-Z]{2}$/.test(c));
+    if (list.length === 0) this.geoBlocked.delete(id);
+    else this.geoBlocked.set(id, list.sort());
   }
 
   /**
@@ -336,7 +358,7 @@ export class SpaceService extends EventEmitter<ServiceEvents> {
     const out: SpaceView[] = [];
     for (const st of states) {
       const spaces = await this.storage.listSpaces({ states: [st], limit: LIST_LIMIT });
-      for (const s of spaces) out.push(await this.listItem(s, viewer));
+      for (const s of spaces) if (!this.moderation.isHidden(s.id)) out.push(await this.listItem(s, viewer));
     }
     return out;
   }
@@ -359,6 +381,7 @@ export class SpaceService extends EventEmitter<ServiceEvents> {
       blocked: m?.blocked ?? false,
       requested,
       subscribed: s.state === 'scheduled' ? await this.storage.isSubscribed(s.id, user.id) : false,
+      restriction: this.moderation.restrictionOf(s.id, user.id),
     };
   }
 
@@ -394,6 +417,7 @@ export class SpaceService extends EventEmitter<ServiceEvents> {
         expiresAt: s.replayExpiresAt,
       },
       me,
+      label: this.moderation.label(s.id),
     };
   }
 

@@ -245,6 +245,48 @@ export class StageService {
     this.changed(id, userId);
   }
 
+  // ---------------------------------------------------------------- platform moderation (src/trust)
+
+  /**
+   * A platform moderator mutes someone on stage, the host included (locked: they cannot unmute
+   * themselves), or lifts it. Reaches the mixer before it resolves.
+   */
+  async moderatorMute(id: string, userId: string, muted: boolean): Promise<void> {
+    await this.svc.exclusive(id, async () => {
+      await this.stageSpace(id);
+      const m = await this.storage.member(id, userId);
+      if (!m || m.blocked || !isOnStage(m.role)) throw new TribuneError('NOT_A_MEMBER', 'not on stage');
+      const next = { ...m, hostMuted: muted, unmuteLocked: muted };
+      await this.put(next);
+      await this.svc.registry.setMuted(id, userId, next.hostMuted || next.selfMuted);
+    });
+    this.changed(id, userId);
+  }
+
+  /**
+   * A platform moderator removes someone from a live Space (off the stage, blocked: their media
+   * session closes before this resolves), or lets them back (a reversal). The host cannot be
+   * removed from their own Space: end it instead.
+   */
+  async moderatorRemove(id: string, userId: string, removed: boolean): Promise<void> {
+    await this.svc.exclusive(id, async () => {
+      const s = await this.svc.space(id);
+      if (removed && s.state === 'ended') throw new TribuneError('SPACE_ENDED');
+      if (removed && s.hostId === userId)
+        throw new TribuneError('FORBIDDEN', 'the host: end the Space instead');
+      const m = await this.target(id, userId);
+      if (removed) {
+        await this.applyRole(m, 'listener');
+        const current = (await this.storage.member(id, userId)) ?? m;
+        await this.put({ ...current, role: 'listener', blocked: true });
+        await this.storage.removeRequest(id, userId);
+      } else if (m.blocked) {
+        await this.put({ ...m, blocked: false });
+      }
+    });
+    this.changed(id, userId);
+  }
+
   // ---------------------------------------------------------------- the hosts' view
 
   async participants(actor: UserRecord, id: string): Promise<Participants> {

@@ -181,6 +181,129 @@ export const migrations: readonly Migration[] = [
       ) STRICT, WITHOUT ROWID;
     `,
   },
+  {
+    // Trust and safety (EU DSA: src/trust, sqlite-trust.ts). Each record is kept whole in `doc`
+    // (JSON) beside the columns its queries use. No foreign keys: these records outlive the
+    // accounts and Spaces they are about. The event log and the statements are append-only
+    // (triggers refuse UPDATE and DELETE).
+    version: 4,
+    up: `
+      CREATE TABLE trust_cases (
+        id               TEXT PRIMARY KEY,
+        status           TEXT NOT NULL CHECK (status IN ('open', 'escalated', 'closed')),
+        priority         INTEGER NOT NULL,
+        created_at       TEXT NOT NULL,
+        updated_at       TEXT NOT NULL,
+        space_id         TEXT,
+        affected_user_id TEXT,
+        notifier_user_id TEXT,
+        notifier_email   TEXT,
+        doc              TEXT NOT NULL
+      ) STRICT;
+      CREATE INDEX trust_cases_queue ON trust_cases (status, priority DESC, created_at, id);
+      CREATE INDEX trust_cases_recent ON trust_cases (created_at, id);
+      CREATE INDEX trust_cases_space ON trust_cases (space_id, created_at);
+      CREATE INDEX trust_cases_affected ON trust_cases (affected_user_id, created_at);
+      CREATE INDEX trust_cases_notifier ON trust_cases (notifier_user_id, created_at);
+      CREATE INDEX trust_cases_email ON trust_cases (notifier_email, created_at);
+
+      CREATE TABLE trust_events (
+        seq      INTEGER PRIMARY KEY AUTOINCREMENT,
+        case_id  TEXT NOT NULL,
+        kind     TEXT NOT NULL,
+        at       TEXT NOT NULL,
+        actor_id TEXT,
+        data     TEXT NOT NULL
+      ) STRICT;
+      CREATE INDEX trust_events_case ON trust_events (case_id, seq);
+      CREATE INDEX trust_events_at ON trust_events (at, seq);
+      CREATE TRIGGER trust_events_no_update BEFORE UPDATE ON trust_events BEGIN
+        SELECT RAISE(ABORT, 'trust_events is append-only');
+      END;
+      CREATE TRIGGER trust_events_no_delete BEFORE DELETE ON trust_events BEGIN
+        SELECT RAISE(ABORT, 'trust_events is append-only');
+      END;
+
+      CREATE TABLE trust_statements (
+        seq       INTEGER PRIMARY KEY,
+        id        TEXT NOT NULL UNIQUE,
+        case_id   TEXT NOT NULL,
+        user_id   TEXT,
+        at        TEXT NOT NULL,
+        prev_hash TEXT NOT NULL,
+        hash      TEXT NOT NULL,
+        doc       TEXT NOT NULL
+      ) STRICT;
+      CREATE INDEX trust_statements_case ON trust_statements (case_id, seq);
+      CREATE INDEX trust_statements_user ON trust_statements (user_id, seq);
+      CREATE TRIGGER trust_statements_no_update BEFORE UPDATE ON trust_statements BEGIN
+        SELECT RAISE(ABORT, 'trust_statements is append-only');
+      END;
+      CREATE TRIGGER trust_statements_no_delete BEFORE DELETE ON trust_statements BEGIN
+        SELECT RAISE(ABORT, 'trust_statements is append-only');
+      END;
+
+      CREATE TABLE trust_complaints (
+        id         TEXT PRIMARY KEY,
+        case_id    TEXT NOT NULL,
+        state      TEXT NOT NULL CHECK (state IN ('open', 'upheld', 'rejected')),
+        created_at TEXT NOT NULL,
+        doc        TEXT NOT NULL
+      ) STRICT;
+      CREATE INDEX trust_complaints_case ON trust_complaints (case_id, created_at, id);
+      CREATE INDEX trust_complaints_state ON trust_complaints (state, created_at, id);
+
+      CREATE TABLE trust_roles (
+        user_id      TEXT NOT NULL,
+        role         TEXT NOT NULL CHECK (role IN ('admin', 'moderator', 'trusted-flagger')),
+        organisation TEXT,
+        created_at   TEXT NOT NULL,
+        PRIMARY KEY (user_id, role)
+      ) STRICT, WITHOUT ROWID;
+
+      CREATE TABLE account_standing (
+        user_id    TEXT PRIMARY KEY,
+        updated_at TEXT NOT NULL,
+        doc        TEXT NOT NULL
+      ) STRICT, WITHOUT ROWID;
+
+      CREATE TABLE notifier_standing (
+        key        TEXT PRIMARY KEY,
+        updated_at TEXT NOT NULL,
+        doc        TEXT NOT NULL
+      ) STRICT, WITHOUT ROWID;
+
+      -- restricted: hidden, labelled or geo-restricted (what moderatedSpaces() lists).
+      CREATE TABLE space_moderation (
+        space_id   TEXT PRIMARY KEY,
+        restricted INTEGER NOT NULL CHECK (restricted IN (0, 1)),
+        updated_at TEXT NOT NULL,
+        doc        TEXT NOT NULL
+      ) STRICT, WITHOUT ROWID;
+      CREATE INDEX space_moderation_restricted ON space_moderation (space_id) WHERE restricted = 1;
+
+      CREATE TABLE trust_evidence (
+        id         TEXT PRIMARY KEY,
+        case_id    TEXT NOT NULL,
+        space_id   TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        keep_until TEXT NOT NULL,
+        deleted_at TEXT,
+        doc        TEXT NOT NULL
+      ) STRICT;
+      CREATE INDEX trust_evidence_case ON trust_evidence (case_id, created_at, id);
+      CREATE INDEX trust_evidence_expiry ON trust_evidence (keep_until, id) WHERE deleted_at IS NULL;
+
+      CREATE TABLE tdb_outbox (
+        puid            TEXT PRIMARY KEY,
+        state           TEXT NOT NULL CHECK (state IN ('pending', 'sent', 'failed')),
+        next_attempt_at TEXT NOT NULL,
+        created_at      TEXT NOT NULL,
+        doc             TEXT NOT NULL
+      ) STRICT;
+      CREATE INDEX tdb_outbox_due ON tdb_outbox (created_at, puid) WHERE state = 'pending';
+    `,
+  },
 ];
 
 /** The schema version this code writes (the last migration's). */

@@ -247,6 +247,131 @@ export const pgMigrations: readonly Migration[] = [
       );
     `,
   },
+  {
+    // Trust and safety (EU DSA: src/trust, postgres-trust.ts). Each record is kept whole in `doc`
+    // (JSON text) beside the columns its queries use. No foreign keys: these records outlive the
+    // accounts and Spaces they are about. The event log and the statements are append-only (a
+    // trigger refuses UPDATE, DELETE and TRUNCATE).
+    version: 4,
+    up: `
+      CREATE TABLE trust_cases (
+        id               TEXT COLLATE "C" PRIMARY KEY,
+        status           TEXT COLLATE "C" NOT NULL CHECK (status IN ('open', 'escalated', 'closed')),
+        priority         INTEGER NOT NULL,
+        created_at       TEXT COLLATE "C" NOT NULL,
+        updated_at       TEXT COLLATE "C" NOT NULL,
+        space_id         TEXT COLLATE "C",
+        affected_user_id TEXT COLLATE "C",
+        notifier_user_id TEXT COLLATE "C",
+        notifier_email   TEXT COLLATE "C",
+        doc              TEXT NOT NULL
+      );
+      CREATE INDEX trust_cases_queue ON trust_cases (status, priority DESC, created_at, id);
+      CREATE INDEX trust_cases_recent ON trust_cases (created_at, id);
+      CREATE INDEX trust_cases_space ON trust_cases (space_id, created_at);
+      CREATE INDEX trust_cases_affected ON trust_cases (affected_user_id, created_at);
+      CREATE INDEX trust_cases_notifier ON trust_cases (notifier_user_id, created_at);
+      CREATE INDEX trust_cases_email ON trust_cases (notifier_email, created_at);
+
+      CREATE FUNCTION tribune_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        RAISE EXCEPTION '% is append-only', TG_TABLE_NAME USING ERRCODE = 'restrict_violation';
+      END
+      $$;
+
+      CREATE TABLE trust_events (
+        seq      BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        case_id  TEXT COLLATE "C" NOT NULL,
+        kind     TEXT COLLATE "C" NOT NULL,
+        at       TEXT COLLATE "C" NOT NULL,
+        actor_id TEXT COLLATE "C",
+        data     TEXT NOT NULL
+      );
+      CREATE INDEX trust_events_case ON trust_events (case_id, seq);
+      CREATE INDEX trust_events_at ON trust_events (at, seq);
+      CREATE TRIGGER trust_events_append_only BEFORE UPDATE OR DELETE ON trust_events
+        FOR EACH ROW EXECUTE FUNCTION tribune_append_only();
+      CREATE TRIGGER trust_events_no_truncate BEFORE TRUNCATE ON trust_events
+        FOR EACH STATEMENT EXECUTE FUNCTION tribune_append_only();
+
+      CREATE TABLE trust_statements (
+        seq       BIGINT PRIMARY KEY,
+        id        TEXT COLLATE "C" NOT NULL UNIQUE,
+        case_id   TEXT COLLATE "C" NOT NULL,
+        user_id   TEXT COLLATE "C",
+        at        TEXT COLLATE "C" NOT NULL,
+        prev_hash TEXT COLLATE "C" NOT NULL,
+        hash      TEXT COLLATE "C" NOT NULL,
+        doc       TEXT NOT NULL
+      );
+      CREATE INDEX trust_statements_case ON trust_statements (case_id, seq);
+      CREATE INDEX trust_statements_user ON trust_statements (user_id, seq);
+      CREATE TRIGGER trust_statements_append_only BEFORE UPDATE OR DELETE ON trust_statements
+        FOR EACH ROW EXECUTE FUNCTION tribune_append_only();
+      CREATE TRIGGER trust_statements_no_truncate BEFORE TRUNCATE ON trust_statements
+        FOR EACH STATEMENT EXECUTE FUNCTION tribune_append_only();
+
+      CREATE TABLE trust_complaints (
+        id         TEXT COLLATE "C" PRIMARY KEY,
+        case_id    TEXT COLLATE "C" NOT NULL,
+        state      TEXT COLLATE "C" NOT NULL CHECK (state IN ('open', 'upheld', 'rejected')),
+        created_at TEXT COLLATE "C" NOT NULL,
+        doc        TEXT NOT NULL
+      );
+      CREATE INDEX trust_complaints_case ON trust_complaints (case_id, created_at, id);
+      CREATE INDEX trust_complaints_state ON trust_complaints (state, created_at, id);
+
+      CREATE TABLE trust_roles (
+        user_id      TEXT COLLATE "C" NOT NULL,
+        role         TEXT COLLATE "C" NOT NULL CHECK (role IN ('admin', 'moderator', 'trusted-flagger')),
+        organisation TEXT,
+        created_at   TEXT COLLATE "C" NOT NULL,
+        PRIMARY KEY (user_id, role)
+      );
+
+      CREATE TABLE account_standing (
+        user_id    TEXT COLLATE "C" PRIMARY KEY,
+        updated_at TEXT COLLATE "C" NOT NULL,
+        doc        TEXT NOT NULL
+      );
+
+      CREATE TABLE notifier_standing (
+        key        TEXT COLLATE "C" PRIMARY KEY,
+        updated_at TEXT COLLATE "C" NOT NULL,
+        doc        TEXT NOT NULL
+      );
+
+      -- restricted: hidden, labelled or geo-restricted (what moderatedSpaces() lists).
+      CREATE TABLE space_moderation (
+        space_id   TEXT COLLATE "C" PRIMARY KEY,
+        restricted INTEGER NOT NULL CHECK (restricted IN (0, 1)),
+        updated_at TEXT COLLATE "C" NOT NULL,
+        doc        TEXT NOT NULL
+      );
+      CREATE INDEX space_moderation_restricted ON space_moderation (space_id) WHERE restricted = 1;
+
+      CREATE TABLE trust_evidence (
+        id         TEXT COLLATE "C" PRIMARY KEY,
+        case_id    TEXT COLLATE "C" NOT NULL,
+        space_id   TEXT COLLATE "C" NOT NULL,
+        created_at TEXT COLLATE "C" NOT NULL,
+        keep_until TEXT COLLATE "C" NOT NULL,
+        deleted_at TEXT COLLATE "C",
+        doc        TEXT NOT NULL
+      );
+      CREATE INDEX trust_evidence_case ON trust_evidence (case_id, created_at, id);
+      CREATE INDEX trust_evidence_expiry ON trust_evidence (keep_until, id) WHERE deleted_at IS NULL;
+
+      CREATE TABLE tdb_outbox (
+        puid            TEXT COLLATE "C" PRIMARY KEY,
+        state           TEXT COLLATE "C" NOT NULL CHECK (state IN ('pending', 'sent', 'failed')),
+        next_attempt_at TEXT COLLATE "C" NOT NULL,
+        created_at      TEXT COLLATE "C" NOT NULL,
+        doc             TEXT NOT NULL
+      );
+      CREATE INDEX tdb_outbox_due ON tdb_outbox (created_at, puid) WHERE state = 'pending';
+    `,
+  },
 ];
 
 /** The schema version this code writes (the last migration's). */

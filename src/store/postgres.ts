@@ -2,13 +2,15 @@
  * The shared Storage: PostgreSQL through a `pg` connection pool, for several origins (selected by
  * `TRIBUNE_DATABASE_URL`; SQLite stays the embedded default). Same interface, same results and the
  * same error mapping as SqliteStorage; the schema is pg-migrations.ts. Every method is one
- * statement (atomic on its own), and resolves once PostgreSQL has committed it. The social methods
- * are PgSocial's (postgres-social.ts); the pool's opening and query helpers are postgres-pool.ts.
+ * statement (atomic on its own; appendStatement, a transaction), and resolves once PostgreSQL has
+ * committed it. The social methods are PgSocial's (postgres-social.ts), the trust-and-safety ones
+ * PgTrust's (postgres-trust.ts); the pool's opening and query helpers are postgres-pool.ts.
  */
 import type pg from 'pg';
 import { TribuneError } from '../errors.js';
 import { openPool, redactDatabaseUrl, type PostgresOptions } from './postgres-pool.js';
 import { PgSocial } from './postgres-social.js';
+import { PgTrust } from './postgres-trust.js';
 import * as row from './postgres-rows.js';
 import type {
   ClipRecord,
@@ -25,6 +27,7 @@ import type {
   UserRecord,
 } from './types.js';
 import { newSpaceRecord } from './types.js';
+import type { TrustStorage as T } from './trust-types.js';
 
 function isUniqueViolation(err: unknown, constraint: string): boolean {
   const e = err as { code?: unknown; constraint?: unknown } | null;
@@ -33,6 +36,7 @@ function isUniqueViolation(err: unknown, constraint: string): boolean {
 
 export class PostgresStorage extends PgSocial implements Storage {
   private closed = false;
+  private readonly trust: PgTrust;
 
   private constructor(
     pool: pg.Pool,
@@ -40,6 +44,7 @@ export class PostgresStorage extends PgSocial implements Storage {
     readonly where: string,
   ) {
     super(pool);
+    this.trust = new PgTrust(pool);
   }
 
   /**
@@ -379,6 +384,10 @@ export class PostgresStorage extends PgSocial implements Storage {
     await this.run('DELETE FROM clips WHERE space_id = $1', [spaceId]);
   }
 
+  async deleteClip(id: string): Promise<void> {
+    await this.run('DELETE FROM clips WHERE id = $1', [id]);
+  }
+
   // webhook outbox
 
   async enqueueOutbox(o: OutboxRecord): Promise<void> {
@@ -408,6 +417,42 @@ export class PostgresStorage extends PgSocial implements Storage {
   async deleteOutbox(id: string): Promise<void> {
     await this.run('DELETE FROM outbox WHERE id = $1', [id]);
   }
+
+  // trust and safety: cases, event log, statements of reasons... (postgres-trust.ts)
+
+  createCase: T['createCase'] = (...a) => this.trust.createCase(...a);
+  caseById: T['caseById'] = (...a) => this.trust.caseById(...a);
+  putCase: T['putCase'] = (...a) => this.trust.putCase(...a);
+  cases: T['cases'] = (...a) => this.trust.cases(...a);
+  appendEvent: T['appendEvent'] = (...a) => this.trust.appendEvent(...a);
+  events: T['events'] = (...a) => this.trust.events(...a);
+  appendStatement: T['appendStatement'] = (...a) => this.trust.appendStatement(...a);
+  statementById: T['statementById'] = (...a) => this.trust.statementById(...a);
+  statements: T['statements'] = (...a) => this.trust.statements(...a);
+  createComplaint: T['createComplaint'] = (...a) => this.trust.createComplaint(...a);
+  putComplaint: T['putComplaint'] = (...a) => this.trust.putComplaint(...a);
+  complaintById: T['complaintById'] = (...a) => this.trust.complaintById(...a);
+  complaints: T['complaints'] = (...a) => this.trust.complaints(...a);
+  grantRole: T['grantRole'] = (...a) => this.trust.grantRole(...a);
+  revokeRole: T['revokeRole'] = (...a) => this.trust.revokeRole(...a);
+  rolesOf: T['rolesOf'] = (...a) => this.trust.rolesOf(...a);
+  roleGrants: T['roleGrants'] = (...a) => this.trust.roleGrants(...a);
+  accountStanding: T['accountStanding'] = (...a) => this.trust.accountStanding(...a);
+  putAccountStanding: T['putAccountStanding'] = (...a) => this.trust.putAccountStanding(...a);
+  notifierStanding: T['notifierStanding'] = (...a) => this.trust.notifierStanding(...a);
+  putNotifierStanding: T['putNotifierStanding'] = (...a) => this.trust.putNotifierStanding(...a);
+  spaceModeration: T['spaceModeration'] = (...a) => this.trust.spaceModeration(...a);
+  putSpaceModeration: T['putSpaceModeration'] = (...a) => this.trust.putSpaceModeration(...a);
+  moderatedSpaces: T['moderatedSpaces'] = (...a) => this.trust.moderatedSpaces(...a);
+  createEvidence: T['createEvidence'] = (...a) => this.trust.createEvidence(...a);
+  putEvidence: T['putEvidence'] = (...a) => this.trust.putEvidence(...a);
+  evidenceById: T['evidenceById'] = (...a) => this.trust.evidenceById(...a);
+  evidenceForCase: T['evidenceForCase'] = (...a) => this.trust.evidenceForCase(...a);
+  expiredEvidence: T['expiredEvidence'] = (...a) => this.trust.expiredEvidence(...a);
+  enqueueTdb: T['enqueueTdb'] = (...a) => this.trust.enqueueTdb(...a);
+  dueTdb: T['dueTdb'] = (...a) => this.trust.dueTdb(...a);
+  putTdb: T['putTdb'] = (...a) => this.trust.putTdb(...a);
+  tdbByPuid: T['tdbByPuid'] = (...a) => this.trust.tdbByPuid(...a);
 
   /** Idempotent; waits for queries in flight. */
   async close(): Promise<void> {

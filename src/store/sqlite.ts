@@ -12,6 +12,8 @@ import type {
   SpacePage,
 } from './social-types.js';
 import { SqliteSocial } from './sqlite-social.js';
+import { SqliteTrust } from './sqlite-trust.js';
+import type { TrustStorage as T } from './trust-types.js';
 import type {
   ClipRecord,
   MemberRecord,
@@ -320,6 +322,7 @@ function prepareAll(db: Database.Database) {
       'SELECT * FROM clips WHERE space_id = ? ORDER BY created_at, rowid',
     ),
     deleteClipsForSpace: db.prepare<[string]>('DELETE FROM clips WHERE space_id = ?'),
+    deleteClip: db.prepare<[string]>('DELETE FROM clips WHERE id = ?'),
 
     enqueueOutbox: db.prepare<[OutboxRow]>(
       `INSERT INTO outbox (id, payload, attempts, next_attempt_at, created_at)
@@ -347,6 +350,7 @@ export class SqliteStorage implements Storage {
   private readonly insertNotifications: (n: NotificationRecord[]) => void;
   private readonly patchSpace: (id: string, patch: Partial<SpaceRecord>, fence?: number) => SpaceRecord;
   private readonly social: SqliteSocial<SpaceRow, UserRow>;
+  private readonly trust: SqliteTrust;
 
   private constructor(
     /** The connection (diagnostics, backups, tests). Do not write to it outside this class. */
@@ -354,6 +358,7 @@ export class SqliteStorage implements Storage {
   ) {
     this.q = prepareAll(db);
     this.social = new SqliteSocial<SpaceRow, UserRow>(db, { toSpace, toUser });
+    this.trust = new SqliteTrust(db);
     this.insertNotifications = db.transaction((list: NotificationRecord[]) => {
       for (const n of list)
         this.q.insertNotification.run({
@@ -615,6 +620,10 @@ export class SqliteStorage implements Storage {
     this.q.deleteClipsForSpace.run(spaceId);
   }
 
+  async deleteClip(id: string): Promise<void> {
+    this.q.deleteClip.run(id);
+  }
+
   // webhook outbox
 
   async enqueueOutbox(o: OutboxRecord): Promise<void> {
@@ -661,6 +670,42 @@ export class SqliteStorage implements Storage {
   markFeedRead = (userId: string, nowIso: string): Promise<void> => this.social.markFeedRead(userId, nowIso);
   searchSpaces = (q: { terms: string[]; after?: RankedKeyset; limit: number }): Promise<SpaceRecord[]> =>
     this.social.searchSpaces(q);
+
+  // trust and safety: cases, event log, statements of reasons... (sqlite-trust.ts)
+
+  createCase: T['createCase'] = (...a) => this.trust.createCase(...a);
+  caseById: T['caseById'] = (...a) => this.trust.caseById(...a);
+  putCase: T['putCase'] = (...a) => this.trust.putCase(...a);
+  cases: T['cases'] = (...a) => this.trust.cases(...a);
+  appendEvent: T['appendEvent'] = (...a) => this.trust.appendEvent(...a);
+  events: T['events'] = (...a) => this.trust.events(...a);
+  appendStatement: T['appendStatement'] = (...a) => this.trust.appendStatement(...a);
+  statementById: T['statementById'] = (...a) => this.trust.statementById(...a);
+  statements: T['statements'] = (...a) => this.trust.statements(...a);
+  createComplaint: T['createComplaint'] = (...a) => this.trust.createComplaint(...a);
+  putComplaint: T['putComplaint'] = (...a) => this.trust.putComplaint(...a);
+  complaintById: T['complaintById'] = (...a) => this.trust.complaintById(...a);
+  complaints: T['complaints'] = (...a) => this.trust.complaints(...a);
+  grantRole: T['grantRole'] = (...a) => this.trust.grantRole(...a);
+  revokeRole: T['revokeRole'] = (...a) => this.trust.revokeRole(...a);
+  rolesOf: T['rolesOf'] = (...a) => this.trust.rolesOf(...a);
+  roleGrants: T['roleGrants'] = (...a) => this.trust.roleGrants(...a);
+  accountStanding: T['accountStanding'] = (...a) => this.trust.accountStanding(...a);
+  putAccountStanding: T['putAccountStanding'] = (...a) => this.trust.putAccountStanding(...a);
+  notifierStanding: T['notifierStanding'] = (...a) => this.trust.notifierStanding(...a);
+  putNotifierStanding: T['putNotifierStanding'] = (...a) => this.trust.putNotifierStanding(...a);
+  spaceModeration: T['spaceModeration'] = (...a) => this.trust.spaceModeration(...a);
+  putSpaceModeration: T['putSpaceModeration'] = (...a) => this.trust.putSpaceModeration(...a);
+  moderatedSpaces: T['moderatedSpaces'] = (...a) => this.trust.moderatedSpaces(...a);
+  createEvidence: T['createEvidence'] = (...a) => this.trust.createEvidence(...a);
+  putEvidence: T['putEvidence'] = (...a) => this.trust.putEvidence(...a);
+  evidenceById: T['evidenceById'] = (...a) => this.trust.evidenceById(...a);
+  evidenceForCase: T['evidenceForCase'] = (...a) => this.trust.evidenceForCase(...a);
+  expiredEvidence: T['expiredEvidence'] = (...a) => this.trust.expiredEvidence(...a);
+  enqueueTdb: T['enqueueTdb'] = (...a) => this.trust.enqueueTdb(...a);
+  dueTdb: T['dueTdb'] = (...a) => this.trust.dueTdb(...a);
+  putTdb: T['putTdb'] = (...a) => this.trust.putTdb(...a);
+  tdbByPuid: T['tdbByPuid'] = (...a) => this.trust.tdbByPuid(...a);
 
   /** Idempotent. */
   async close(): Promise<void> {

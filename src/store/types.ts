@@ -7,6 +7,7 @@
  */
 
 import type { SocialStorage } from './social-types.js';
+import type { TrustStorage } from './trust-types.js';
 
 export type Role = 'host' | 'cohost' | 'speaker' | 'listener';
 export type SpaceState = 'scheduled' | 'live' | 'ended';
@@ -110,8 +111,8 @@ export function newSpaceRecord(s: NewSpace): SpaceRecord {
   return { ...s, replayState: 'none', replayTrimStartSec: 0, replayExpiresAt: null };
 }
 
-/** Social methods (follows, feed, search): social-types.ts. */
-export interface Storage extends SocialStorage {
+/** Social methods (follows, feed, search): social-types.ts; trust and safety: trust-types.ts. */
+export interface Storage extends SocialStorage, TrustStorage {
   // users
   createUser(u: UserRecord): Promise<void>; // throws TribuneError('HANDLE_TAKEN') on a duplicate handle
   userById(id: string): Promise<UserRecord | undefined>;
@@ -172,6 +173,8 @@ export interface Storage extends SocialStorage {
   clipById(id: string): Promise<ClipRecord | undefined>;
   clipsForSpace(spaceId: string): Promise<ClipRecord[]>;
   deleteClipsForSpace(spaceId: string): Promise<void>;
+  /** A moderator removed one clip (DSA). */
+  deleteClip(id: string): Promise<void>;
 
   // webhook outbox
   enqueueOutbox(o: OutboxRecord): Promise<void>;

@@ -2,7 +2,8 @@
  * The Storage test suite, run against every backend: `describeStorage(name, backend)` from
  * test/unit/store-sqlite.test.ts (SQLite) and test/integration/store-postgres.test.ts (a real
  * PostgreSQL). What a backend does beyond the interface (pragmas, its migrations table...) is
- * tested in those files. The social half (follows, feed, search) is storage-suite-social.ts.
+ * tested in those files. The social half (follows, feed, search) is storage-suite-social.ts, the
+ * trust-and-safety half storage-suite-trust.ts.
  */
 import { describe, expect, it } from 'vitest';
 import { TribuneError } from '../../src/errors.js';
@@ -15,6 +16,7 @@ import type {
 } from '../../src/store/types.js';
 import { freshStore, iso, space, user, type StorageBackend } from './storage-fixtures.js';
 import { describeSocialStorage } from './storage-suite-social.js';
+import { describeTrustStorage } from './storage-suite-trust.js';
 
 export type { StorageBackend } from './storage-fixtures.js';
 
@@ -371,6 +373,9 @@ export function describeStorage(name: string, backend: StorageBackend): void {
       expect(await st.clipsForSpace('s1')).toEqual([]);
       expect(await st.clipById('c1')).toBeUndefined();
       expect((await st.clipsForSpace('s2')).map((c) => c.id)).toEqual(['c3']);
+      await st.deleteClip('c3');
+      expect(await st.clipById('c3')).toBeUndefined();
+      await st.deleteClip('c3'); // already gone: no error
     });
   });
 
@@ -408,4 +413,5 @@ export function describeStorage(name: string, backend: StorageBackend): void {
   });
 
   describeSocialStorage(name, backend);
+  describeTrustStorage(name, backend);
 }

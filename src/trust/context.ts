@@ -1,0 +1,103 @@
+/** What every part of the trust service shares: the store, the Space side, the clock, the log. */
+import type { TribuneConfig } from '../config.js';
+import type { HlsStore } from '../hls/store.js';
+import { newId } from '../origin/spaces.js';
+import type { SpaceService } from '../spaces/service.js';
+import type { StageService } from '../spaces/stage.js';
+import type { Storage } from '../store/types.js';
+import type { EvidenceKeeper } from './evidence.js';
+import type { EventKind, TrustEvent } from './model.js';
+import type { TrustRoles } from './roles.js';
+import type { TdbSubmitter } from './submitter.js';
+
+export interface TrustContextDeps {
+  storage: Storage;
+  svc: SpaceService;
+  stage: StageService;
+  config: TribuneConfig['trust'];
+  /** The operator webhook is configured: notifications go to the outbox for the operator's mailer. */
+  webhook: boolean;
+  roles: TrustRoles;
+  evidence: EvidenceKeeper;
+  submitter: TdbSubmitter;
+}
+
+export class TrustContext {
+  readonly storage: Storage;
+  readonly svc: SpaceService;
+  readonly stage: StageService;
+  readonly config: TribuneConfig['trust'];
+  readonly roles: TrustRoles;
+  readonly evidence: EvidenceKeeper;
+  readonly submitter: TdbSubmitter;
+  private readonly webhook: boolean;
+  private readonly listeners = new Set<() => void>();
+
+  constructor(d: TrustContextDeps) {
+    this.storage = d.storage;
+    this.svc = d.svc;
+    this.stage = d.stage;
+    this.config = d.config;
+    this.roles = d.roles;
+    this.evidence = d.evidence;
+    this.submitter = d.submitter;
+    this.webhook = d.webhook;
+  }
+
+  readonly now = (): number => this.svc.now();
+  nowIso(): string {
+    return new Date(this.now()).toISOString();
+  }
+
+  /** The Space's recording here: live (completed segments) or its replay; undefined when gone. */
+  async hlsOf(spaceId: string): Promise<HlsStore | undefined> {
+    const store = this.svc.registry.store(spaceId);
+    if (store) return store;
+    // Several origins: a replay is opened here on first use.
+    const s = await this.storage.spaceById(spaceId);
+    if (s?.state !== 'ended' || s.replayState !== 'available') return undefined;
+    await this.svc.registry.openReplay(spaceId, s.replayTrimStartSec);
+    return this.svc.registry.store(spaceId);
+  }
+
+  log(
+    caseId: string,
+    kind: EventKind,
+    actorId: string | null,
+    data: Record<string, unknown> = {},
+  ): Promise<TrustEvent> {
+    return this.storage.appendEvent({ caseId, kind, at: this.nowIso(), actorId, data });
+  }
+
+  /**
+   * Tells a person about their case: in the app (the follow page, /decisions) always; by the
+   * operator's webhook too when one is configured (it carries the address a logged-out notifier
+   * gave, for the operator's mailer), signed and retried by the outbox.
+   */
+  notify(n: {
+    type: string;
+    caseId: string;
+    to: { userId: string | null; email: string | null };
+    text?: string;
+  }): void {
+    if (!this.webhook) return;
+    void this.storage
+      .enqueueOutbox({
+        id: newId(12),
+        payload: JSON.stringify({ ...n, at: this.nowIso(), caseUrl: `/cases/${n.caseId}` }),
+        attempts: 0,
+        nextAttemptAt: this.nowIso(),
+        createdAt: this.nowIso(),
+      })
+      .catch(() => undefined);
+  }
+
+  /** The queue changed (a notice, a decision): wakes waiting console polls. */
+  onChange(fn: () => void): () => void {
+    this.listeners.add(fn);
+    return () => this.listeners.delete(fn);
+  }
+  changed(): void {
+    for (const fn of [...this.listeners]) fn();
+  }
+}
