@@ -12,6 +12,7 @@ import { JoinPage } from './pages/Join.js';
 import { NewSpacePage } from './pages/NewSpace.js';
 import { SignInPage } from './pages/SignIn.js';
 import { useOperatorAccess } from './ops-api.js';
+import { canModerate, useTrustRoles } from './moderation/api.js';
 import { SpacePage } from './pages/Space.js';
 import { Link, matchRoute, navigate, useLocation } from './router.js';
 import { signOut, useSession } from './session.js';
@@ -21,6 +22,14 @@ const NOTIFICATIONS_POLL_MS = 15_000;
 
 /** The operator console (and its plotting library) loads only when opened. */
 const ConsolePage = lazy(() => import('./pages/Console.js').then((m) => ({ default: m.ConsolePage })));
+/** The moderation console (EU DSA; moderators and admins) too. */
+const ModerationPage = lazy(() =>
+  import('./pages/Moderation.js').then((m) => ({ default: m.ModerationPage })),
+);
+/** The EU DSA pages for users (following a report, decisions about me) too. */
+const CasePage = lazy(() => import('./pages/Case.js').then((m) => ({ default: m.CasePage })));
+const CasesFollowPage = lazy(() => import('./pages/Case.js').then((m) => ({ default: m.CasesFollowPage })));
+const DecisionsPage = lazy(() => import('./pages/Decisions.js').then((m) => ({ default: m.DecisionsPage })));
 /** The public status page (and the console's stylesheet it shares) too. */
 const StatusPage = lazy(() => import('./pages/Status.js').then((m) => ({ default: m.StatusPage })));
 
@@ -70,6 +79,48 @@ function Route() {
     return (
       <Suspense fallback={pageLoading}>
         <ConsolePage />
+      </Suspense>
+    );
+  if (matchRoute('/moderation', pathname))
+    return (
+      <Suspense fallback={pageLoading}>
+        <ModerationPage view="queue" />
+      </Suspense>
+    );
+  if ((m = matchRoute('/moderation/cases/:id', pathname)))
+    return (
+      <Suspense fallback={pageLoading}>
+        <ModerationPage view="case" caseId={m.id} />
+      </Suspense>
+    );
+  if (matchRoute('/moderation/report', pathname))
+    return (
+      <Suspense fallback={pageLoading}>
+        <ModerationPage view="report" />
+      </Suspense>
+    );
+  if (matchRoute('/moderation/admin', pathname))
+    return (
+      <Suspense fallback={pageLoading}>
+        <ModerationPage view="admin" />
+      </Suspense>
+    );
+  if (matchRoute('/cases', pathname))
+    return (
+      <Suspense fallback={pageLoading}>
+        <CasesFollowPage initialId={q.get('id')} />
+      </Suspense>
+    );
+  if ((m = matchRoute('/cases/:id', pathname)))
+    return (
+      <Suspense fallback={pageLoading}>
+        <CasePage key={`${m.id}|${q.get('key') ?? ''}`} id={m.id} followKey={q.get('key')} />
+      </Suspense>
+    );
+  if (matchRoute('/decisions', pathname))
+    return (
+      <Suspense fallback={pageLoading}>
+        <DecisionsPage />
       </Suspense>
     );
   if ((m = matchRoute('/join/:id', pathname))) {
@@ -226,6 +277,8 @@ function UserMenu() {
   const { pathname } = useLocation();
   // Operators find their console here (in the menu, so the header stays one row on a phone).
   const { operator } = useOperatorAccess(user?.id ?? null);
+  // Moderators and admins find the moderation console here too (GET /api/trust/me, once).
+  const { roles: trustRoles } = useTrustRoles(user?.id ?? null);
   const [open, setOpen] = useState(false);
   const ref = useRef<HTMLDivElement | null>(null);
   useEffect(() => {
@@ -264,6 +317,14 @@ function UserMenu() {
           >
             Your profile
           </Link>
+          <Link
+            to="/decisions"
+            className="btn btn-small btn-ghost btn-wide"
+            data-testid="decisions-link"
+            onClick={() => setOpen(false)}
+          >
+            Decisions about me
+          </Link>
           {operator && pathname !== '/ops' && (
             <Link
               to="/ops"
@@ -272,6 +333,16 @@ function UserMenu() {
               onClick={() => setOpen(false)}
             >
               Operator console
+            </Link>
+          )}
+          {canModerate(trustRoles) && !pathname.startsWith('/moderation') && (
+            <Link
+              to="/moderation"
+              className="btn btn-small btn-ghost btn-wide"
+              data-testid="moderation-link"
+              onClick={() => setOpen(false)}
+            >
+              Moderation
             </Link>
           )}
           <button
@@ -341,7 +412,13 @@ export function App() {
   return (
     <div className="app">
       <Header />
-      <main className={matchRoute('/ops', pathname) ? 'main main-wide' : 'main'}>
+      <main
+        className={
+          matchRoute('/ops', pathname) || pathname === '/moderation' || pathname.startsWith('/moderation/')
+            ? 'main main-wide'
+            : 'main'
+        }
+      >
         <Route />
       </main>
     </div>

@@ -1,4 +1,4 @@
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { chromium, type Browser, type BrowserContext, type Locator, type Page } from 'playwright-core';
 import { waitFor } from './wait.js';
 
 export const CHROMIUM = '/usr/bin/chromium';
@@ -260,3 +260,16 @@ export const median = (xs: number[]): number => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length ? s[Math.floor(s.length / 2)]! : NaN;
 };
+
+/**
+ * What a tile says, without its controls: the element's text with its buttons left out (a screen
+ * reader reads the tile, then each button by its own name), whitespace collapsed.
+ */
+export async function textWithoutButtons(locator: Locator): Promise<string> {
+  const text = await locator.evaluate((el) => {
+    const copy = el.cloneNode(true) as HTMLElement;
+    for (const b of copy.querySelectorAll('button')) b.remove();
+    return copy.textContent ?? '';
+  });
+  return text.replace(/\s+/g, ' ').trim();
+}

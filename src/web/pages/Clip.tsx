@@ -5,6 +5,7 @@ import { absoluteUrl } from '../api.js';
 import { VodPlayer } from '../players.js';
 import { Link } from '../router.js';
 import { exposeHooks, usePageHooks } from '../testHooks.js';
+import { ReportClipButton } from '../trust/report.js';
 
 /** `/clip/:id`: a 30-second moment, playable on its own. */
 export function ClipPage({ id }: { id: string }) {
@@ -70,6 +71,14 @@ export function ClipPage({ id }: { id: string }) {
           <span className="badge badge-clip">CLIP</span>
           <span className="muted small">
             {Math.round(clip.durationSec)} s · {formatAgo(clip.createdAt)}
+          </span>
+          <span className="trust-push">
+            <ReportClipButton
+              clipId={clip.id}
+              spaceId={clip.spaceId}
+              spaceTitle={clip.spaceTitle}
+              durationSec={clip.durationSec}
+            />
           </span>
         </div>
         <h1 className="room-title" data-testid="clip-title">

@@ -39,6 +39,7 @@ import { EmbedBox } from '../social/ShareTools.js';
 import { useSelfMute } from '../space/StageCard.js';
 import { useStage } from '../stage.js';
 import { exposeHooks, usePageHooks } from '../testHooks.js';
+import { ReportHost, type ReportMode } from '../trust/report.js';
 
 const STAGE_ROLES: ReadonlySet<Role> = new Set(['host', 'cohost', 'speaker']);
 const STATE_RANK: Record<SpaceState, number> = { scheduled: 0, live: 1, ended: 2 };
@@ -223,10 +224,32 @@ export function SpacePage({ id }: { id: string }) {
 
   const listeners = doc?.listeners ?? participants?.listeners ?? 0;
   const title = doc?.title || space.title;
+  // Reports (EU DSA notices): the last N seconds live, a range of the replay, else the Space itself.
+  const reportMode: ReportMode =
+    state === 'live'
+      ? 'live'
+      : state === 'ended' && space.state === 'ended' && space.replay.state === 'available'
+        ? 'replay'
+        : 'none';
+  const restriction = me?.restriction ?? null;
 
   return (
     <div className="page space-page" data-testid="space-page" data-state={state} data-role={role ?? 'none'}>
       <SpaceHeader space={space} state={state!} title={title} listeners={listeners} />
+
+      {restriction && (
+        <div className="trust-banner trust-banner-alert" role="alert" data-testid="restriction-banner">
+          <span>A moderator restricted you: {restriction.summary}</span>
+          <Link to={`/decisions#${encodeURIComponent(restriction.statementId)}`}>
+            See the statement of reasons and complain
+          </Link>
+        </div>
+      )}
+      {space.label && (
+        <div className="trust-banner trust-banner-label" role="note" data-testid="space-label">
+          <strong>Moderators' warning:</strong> <span>{space.label}</span>
+        </div>
+      )}
 
       {blocked ? (
         <ErrorBox
@@ -299,6 +322,7 @@ export function SpacePage({ id }: { id: string }) {
         <ReplaySection space={space} isHost={isHost} onSpace={applySpace} />
       )}
       {isHost && !blocked && <EmbedBox space={space} />}
+      <ReportHost spaceId={space.id} spaceTitle={title} mode={reportMode} />
     </div>
   );
 }

@@ -4,6 +4,7 @@ import { absoluteUrl, type SpaceState, type SpaceView } from '../api.js';
 import { Avatar, copyText, HeadphonesIcon } from '../components.js';
 import { Link } from '../router.js';
 import { profilePath } from '../social/SpaceCard.js';
+import { ReportSpaceButton } from '../trust/report.js';
 
 export function SpaceHeader({
   space,
@@ -61,6 +62,7 @@ export function SpaceHeader({
         >
           {copied ? 'Link copied' : 'Share'}
         </button>
+        <ReportSpaceButton />
       </div>
       <h1 className="room-title" data-testid="space-title">
         {title}

@@ -6,6 +6,7 @@ import { VodPlayer } from '../players.js';
 import { Link } from '../router.js';
 import { useSession } from '../session.js';
 import { ClipControl, CLIP_SECONDS } from './Clip.js';
+import { useReportPosition } from '../trust/report.js';
 
 /** An ended Space: the replay (VOD), clip-from-replay, and for the host Trim start / Delete replay. */
 export function ReplaySection({
@@ -78,6 +79,7 @@ export function ReplaySection({
 
   const available = replay.state === 'available' && !!replay.playbackUrl;
   const duration = replay.durationSec;
+  useReportPosition(positionRef, duration ?? null);
 
   return (
     <section className="section" data-testid="replay-section" data-replay-state={replay.state}>

@@ -1,5 +1,6 @@
 import type { LiveSpeaker } from '../live.js';
 import { Avatar, MicIcon } from '../components.js';
+import { ReportSpeakerButton } from '../trust/report.js';
 
 const ROLE_ORDER: Record<LiveSpeaker['role'], number> = { host: 0, cohost: 1, speaker: 2 };
 const ROLE_LABEL: Record<LiveSpeaker['role'], string> = {
@@ -65,6 +66,7 @@ export function SpeakerGrid({
               , {speaking ? 'speaking' : 'not speaking'}
               {s.muted ? ', muted' : ''}
             </span>
+            {!self && <ReportSpeakerButton id={s.userId} name={s.name || s.handle} handle={s.handle} />}
           </li>
         );
       })}
