@@ -33,6 +33,11 @@ export interface ClusterOptions {
   svc: SpaceService;
   tokenSecret: Buffer;
   log: FastifyBaseLogger;
+  /**
+   * Requests whose path names no Space but that act on one's media (a moderator's action on a
+   * case, src/trust): the Space they act on, so they too run where its media does.
+   */
+  spaceOf?: (method: string, url: string) => Promise<string | undefined>;
 }
 
 export class Cluster {
@@ -90,9 +95,19 @@ export class Cluster {
   readonly onRequest = async (req: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | void> => {
     trustForwardedClient(req, this.key);
     const m = SPACE_PATH.exec(req.url);
-    if (!m) return;
-    const kind = m[1];
-    const id = m[2];
+    let kind: string;
+    let id: string;
+    if (m) {
+      kind = m[1];
+      id = m[2];
+    } else {
+      const of = this.opts.spaceOf
+        ? await this.opts.spaceOf(req.method, req.url).catch(() => undefined)
+        : undefined;
+      if (!of) return;
+      kind = 'api';
+      id = of;
+    }
     const registry = this.svc.registry;
     if (registry.runs(id) && this.leases.holds(id)) return;
     let owner: LeaseOwner | null;

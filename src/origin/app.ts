@@ -195,6 +195,8 @@ export async function createOrigin(
       svc,
       tokenSecret: secret,
       log,
+      // A moderator's action on a live Space runs where its media does (src/trust).
+      spaceOf: (method, url) => trust.service.spaceOfAction(method, url),
     });
     log.info({ origin: cluster.originId, url: config.cluster.selfUrl }, 'one of several origins');
   }
@@ -232,6 +234,7 @@ export async function createOrigin(
     stage,
     log,
     tdbLock: redis ? new RedisLock(redis.client, 'tribune:lock:tdb', config.webhookLockMs) : undefined,
+    severalOrigins: cluster !== null,
   });
   await svc.replays.ensureDirs();
   // Several origins: live Spaces are adopted by the cluster's sweep (those nobody runs), not resumed.

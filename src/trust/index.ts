@@ -20,6 +20,8 @@ import { TrustService } from './service.js';
 import { TdbSubmitter } from './submitter.js';
 
 const SWEEP_MS = 60_000;
+/** Several origins: how often each origin reads the Spaces' moderation (hidden, label, geo-blocks). */
+const MODERATION_SYNC_MS = 2000;
 
 export interface Trust {
   service: TrustService;
@@ -44,6 +46,8 @@ export function createTrust(d: {
   stage: StageService;
   log: FastifyBaseLogger;
   tdbLock?: RedisLock;
+  /** Another origin may apply a moderation: read it back every few seconds. */
+  severalOrigins?: boolean;
 }): Trust {
   const evidence = new EvidenceKeeper({
     dir: path.join(d.config.dataDir, 'evidence'),
@@ -91,7 +95,8 @@ export function createTrust(d: {
         );
     },
     async start() {
-      await service.init();
+      await service.syncModeration();
+      if (d.severalOrigins) every(MODERATION_SYNC_MS, () => service.syncModeration(), 'moderation sync');
       every(SWEEP_MS, () => evidence.sweep(new Date(d.svc.now()).toISOString()), 'evidence sweep');
       if (submitter.enabled) {
         const flush = (): Promise<unknown> =>

@@ -45,12 +45,44 @@ export class TrustService {
     this.decisions = new Decisions(x);
   }
 
-  /** Restrictions in force go back to the Space side (listings, labels, the edges' geo-blocks). */
-  async init(): Promise<void> {
-    for (const m of await this.x.storage.moderatedSpaces()) {
+  private applied = new Set<string>();
+
+  /**
+   * Restrictions in force go to the Space side (listings, labels, the edges' geo-blocks): at start,
+   * and — several origins — every few seconds, so that what a moderator did through one origin
+   * shows on every origin's lists and every edge (lifted ones are cleared too).
+   */
+  async syncModeration(): Promise<void> {
+    const now = await this.x.storage.moderatedSpaces();
+    const seen = new Set<string>();
+    for (const m of now) {
+      seen.add(m.spaceId);
       this.x.svc.moderation.set(m.spaceId, m);
       this.x.svc.setBlockedCountries(m.spaceId, m.blockedCountries);
     }
+    for (const id of this.applied)
+      if (!seen.has(id)) {
+        this.x.svc.moderation.set(id, { hidden: false, label: null });
+        this.x.svc.setBlockedCountries(id, []);
+      }
+    this.applied = seen;
+  }
+
+  /**
+   * Several origins: the Space a moderator's request acts on the media of (an action on a case, a
+   * complaint decision that may reverse one), so that the cluster runs it where the Space runs.
+   */
+  async spaceOfAction(method: string, url: string): Promise<string | undefined> {
+    if (method !== 'POST') return undefined;
+    const m = /^\/api\/trust\/(cases|complaints)\/([A-Za-z0-9_-]{1,64})\/(actions|decide)(?:\?|$)/.exec(url);
+    if (!m) return undefined;
+    let caseId = m[2];
+    if (m[1] === 'complaints') {
+      const k = await this.x.storage.complaintById(m[2]);
+      if (!k) return undefined;
+      caseId = k.caseId;
+    }
+    return (await this.x.storage.caseById(caseId))?.subject.spaceId ?? undefined;
   }
 
   // ------------------------------------------------------------------ people
