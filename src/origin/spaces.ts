@@ -360,6 +360,11 @@ export class SpaceRegistry extends EventEmitter<RegistryEvents> {
     if (own.length) this.emit('stage', id);
   }
 
+  /** Closes a user's media sessions in every room this origin runs (a suspended account, src/trust). */
+  async unpublishEverywhere(userId: string): Promise<void> {
+    await Promise.all([...this.rooms.keys()].map((id) => this.unpublishUser(id, userId)));
+  }
+
   /** Mutes or unmutes a user on the media path (their audio is replaced by silence in every mix). */
   async setMuted(id: string, userId: string, muted: boolean): Promise<void> {
     const room = this.rooms.get(id);

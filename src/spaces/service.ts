@@ -63,6 +63,8 @@ export class SpaceService extends EventEmitter<ServiceEvents> {
   readonly storage: Storage;
   readonly registry: SpaceRegistry;
   readonly hub: LiveHub;
+  /** Why an account may not act now (suspended until…, terminated), or null: set by src/trust. */
+  accountRestriction: ((userId: string) => Promise<string | null>) | null = null;
   /** Platform moderators' marks on Spaces (src/trust keeps them): hidden, label, restrictions. */
   readonly moderation = new SpaceModerationState();
   readonly tokens: TokenSigner;
@@ -469,6 +471,9 @@ export class SpaceService extends EventEmitter<ServiceEvents> {
     const s = await this.space(id);
     if (s.state === 'ended') throw new TribuneError('SPACE_NOT_LIVE');
     if (!userId) throw new TribuneError('FORBIDDEN', 'publish tokens name a user');
+    // A suspended or terminated account does not speak (src/trust), whatever token it holds.
+    const restricted = await this.accountRestriction?.(userId);
+    if (restricted) throw new TribuneError('ACCOUNT_SUSPENDED', restricted);
     const m = await this.storage.member(id, userId);
     if (!m || m.blocked || !isOnStage(m.role)) throw new TribuneError('FORBIDDEN', 'not on stage');
     if (s.state === 'scheduled') await this.greenRoom.admit(id, m);

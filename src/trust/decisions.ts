@@ -274,6 +274,8 @@ export class Decisions {
       next = { ...cur, strikes, state: 'terminated', until: null };
     }
     await this.x.storage.putAccountStanding({ ...next, updatedAt: new Date(now).toISOString() });
+    // Suspended or terminated: off every live stage here now (their media sessions close).
+    if (on && next.state !== 'ok') await this.x.svc.registry.unpublishEverywhere(userId);
   }
 
   // ------------------------------------------------------------------ complaints (Art. 20)

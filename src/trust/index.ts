@@ -73,6 +73,14 @@ export function createTrust(d: {
     submitter,
   });
   const service = new TrustService(x);
+  d.svc.accountRestriction = async (userId) => {
+    const block = await service.accountBlock(userId);
+    return block
+      ? block.state === 'terminated'
+        ? 'terminated'
+        : `until ${block.until ?? 'further notice'}`
+      : null;
+  };
   const timers: ReturnType<typeof setInterval>[] = [];
   const every = (ms: number, work: () => Promise<unknown>, what: string): void => {
     const t = setInterval(() => {
@@ -87,12 +95,8 @@ export function createTrust(d: {
     async guard(req) {
       if (!req.user || req.method === 'GET' || req.method === 'HEAD' || req.method === 'OPTIONS') return;
       if (ALLOWED_WHILE_SUSPENDED.test(req.url)) return;
-      const block = await service.accountBlock(req.user.id);
-      if (block)
-        throw new TribuneError(
-          'ACCOUNT_SUSPENDED',
-          block.state === 'terminated' ? 'terminated' : `until ${block.until ?? 'further notice'}`,
-        );
+      const restricted = await d.svc.accountRestriction?.(req.user.id);
+      if (restricted) throw new TribuneError('ACCOUNT_SUSPENDED', restricted);
     },
     async start() {
       await service.syncModeration();

@@ -10,7 +10,14 @@ import type { StatementView, TdbStatus } from '../../src/trust/api-types.js';
 import { RESTRICTIONS, type Restriction } from '../../src/trust/model.js';
 import { tdbPuid } from '../../src/trust/tdb.js';
 import { startFakeTdb, type FakeTdb } from '../support/fake-tdb.js';
-import { createSpace, startTribune, type TestSpace, type TribuneHandle } from '../support/server.js';
+import {
+  createSpace,
+  startTribune,
+  whipUrlFor,
+  type TestSpace,
+  type TribuneHandle,
+} from '../support/server.js';
+import { ToneGenerator } from '../support/tone.js';
 import {
   EXPLANATION,
   act,
@@ -30,7 +37,7 @@ import {
   type Person,
 } from '../support/trust.js';
 import { waitFor } from '../support/wait.js';
-import type { NodeWhipClient } from '../support/whip-client.js';
+import { NodeWhipClient, WhipError } from '../support/whip-client.js';
 
 describe('every restriction, applied by a moderator', () => {
   let server: TribuneHandle;
@@ -277,6 +284,43 @@ describe('every restriction, applied by a moderator', () => {
     expect(tm.decisions[0]?.id).toBe(t.id);
     record('terminate-account', t, terminated);
   }, 30_000);
+
+  it('a suspended speaker leaves every live stage at once and cannot publish again with a token they hold', async () => {
+    const space = await createSpace(server.url, 'Suspension on stage');
+    const speaker = await addSpeaker(server.url, space, 'onstage');
+    remember(speaker);
+    const whip = new NodeWhipClient({ record: false });
+    whips.push(whip);
+    const { token } = await speaker.c.publishToken(space.id);
+    await whip.publish({
+      whipUrl: whipUrlFor(server.url, space.id, 'On stage'),
+      token,
+      source: new ToneGenerator({ freqHz: 550, amplitude: 0.3 }),
+      waitConnected: true,
+    });
+    const connected = async (): Promise<boolean | undefined> =>
+      (await space.hostClient.participants(space.id)).members.find((m) => m.user.id === speaker.id)
+        ?.connected;
+    await waitFor('the speaker connected', async () => (await connected()) === true, { timeoutMs: 10_000 });
+    const spare = (await speaker.c.publishToken(space.id)).token;
+    const r = await notice(anon(server.url), { kind: 'account', userId: speaker.id });
+    await act(mod.c, r.caseId, 'suspend-account', { durationHours: 2 });
+    expect(await connected()).toBe(false);
+    const again = new NodeWhipClient({ record: false });
+    whips.push(again);
+    const err = await again
+      .publish({
+        whipUrl: whipUrlFor(server.url, space.id, 'On stage'),
+        token: spare,
+        source: new ToneGenerator({ freqHz: 550, amplitude: 0.3 }),
+      })
+      .then(
+        () => null,
+        (e: unknown) => e,
+      );
+    expect(err).toBeInstanceOf(WhipError);
+    expect([(err as WhipError).status, (err as WhipError).code]).toEqual([403, 'ACCOUNT_SUSPENDED']);
+  });
 
   it('every restriction was covered and each statement is in the affected user’s /api/trust/me', async () => {
     expect([...done.keys()].sort()).toEqual([...RESTRICTIONS].sort());
