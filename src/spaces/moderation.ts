@@ -16,6 +16,8 @@ export class SpaceModerationState {
   private readonly hidden = new Set<string>();
   private readonly labels = new Map<string, string>();
   private readonly restrictions = new Map<string, RestrictionNote>();
+  /** Speakers the platform muted: only a reversal lifts it (not the host, not leaving the stage). */
+  private readonly platformMuted = new Set<string>();
 
   set(spaceId: string, m: { hidden: boolean; label: string | null }): void {
     if (m.hidden) this.hidden.add(spaceId);
@@ -37,6 +39,16 @@ export class SpaceModerationState {
     const key = `${spaceId}\u0000${userId}`;
     if (note) this.restrictions.set(key, note);
     else this.restrictions.delete(key);
+  }
+
+  setPlatformMuted(spaceId: string, userId: string, muted: boolean): void {
+    const key = `${spaceId}\u0000${userId}`;
+    if (muted) this.platformMuted.add(key);
+    else this.platformMuted.delete(key);
+  }
+
+  isPlatformMuted(spaceId: string, userId: string): boolean {
+    return this.platformMuted.has(`${spaceId}\u0000${userId}`);
   }
 
   restrictionOf(spaceId: string, userId: string): RestrictionNote | null {

@@ -37,7 +37,14 @@ export class StageService {
   }
 
   private async put(m: MemberRecord): Promise<void> {
-    await this.storage.putMember({ ...m, updatedAt: new Date(this.svc.now()).toISOString() });
+    // Muted by the platform's moderators (src/trust): stays muted and locked whatever else changes.
+    const held = isOnStage(m.role) && this.platformMuted(m.spaceId, m.userId);
+    const next = held ? { ...m, hostMuted: true, unmuteLocked: true } : m;
+    await this.storage.putMember({ ...next, updatedAt: new Date(this.svc.now()).toISOString() });
+  }
+
+  private platformMuted(spaceId: string, userId: string): boolean {
+    return this.svc.moderation.isPlatformMuted(spaceId, userId);
   }
 
   private changed(spaceId: string, ...userIds: string[]): void {
@@ -63,7 +70,8 @@ export class StageService {
     await this.put(next);
     if (leaving) {
       await this.svc.registry.unpublishUser(m.spaceId, m.userId);
-      await this.svc.registry.setMuted(m.spaceId, m.userId, false);
+      if (!this.platformMuted(m.spaceId, m.userId))
+        await this.svc.registry.setMuted(m.spaceId, m.userId, false);
     }
     if (role !== 'listener') await this.storage.removeRequest(m.spaceId, m.userId);
   }
@@ -191,7 +199,7 @@ export class StageService {
       await this.put({ ...m, role: 'host', hostMuted: false, unmuteLocked: false });
       await this.put({ ...me, role: oldRole });
       await this.storage.updateSpace(id, { hostId: userId });
-      await this.svc.registry.setMuted(id, userId, m.selfMuted);
+      await this.svc.registry.setMuted(id, userId, m.selfMuted || this.platformMuted(id, userId));
     });
     this.svc.emit('space', id);
     this.changed(id, userId, actor.id);
@@ -207,6 +215,8 @@ export class StageService {
       if (!m || m.blocked) throw new TribuneError('NOT_A_MEMBER');
       if (!can(me.role, 'mute', { role: m.role, self: userId === actor.id }))
         throw new TribuneError('FORBIDDEN');
+      if (!muted && this.platformMuted(id, userId))
+        throw new TribuneError('FORBIDDEN', "muted by the platform's moderators: only a complaint lifts it");
       const next = { ...m, hostMuted: muted, unmuteLocked: muted && lock };
       await this.put(next);
       await this.svc.registry.setMuted(id, userId, next.hostMuted || next.selfMuted);
@@ -253,9 +263,13 @@ export class StageService {
    */
   async moderatorMute(id: string, userId: string, muted: boolean): Promise<void> {
     await this.svc.exclusive(id, async () => {
-      await this.stageSpace(id);
+      if (muted) await this.stageSpace(id);
       const m = await this.storage.member(id, userId);
-      if (!m || m.blocked || !isOnStage(m.role)) throw new TribuneError('NOT_A_MEMBER', 'not on stage');
+      if (muted && (!m || m.blocked || !isOnStage(m.role)))
+        throw new TribuneError('NOT_A_MEMBER', 'not on stage');
+      this.svc.moderation.setPlatformMuted(id, userId, muted);
+      // Lifted (a reversal): in a Space that ended meanwhile, or off stage, only the flags change.
+      if (!m) return;
       const next = { ...m, hostMuted: muted, unmuteLocked: muted };
       await this.put(next);
       await this.svc.registry.setMuted(id, userId, next.hostMuted || next.selfMuted);

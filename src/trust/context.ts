@@ -5,10 +5,13 @@ import { newId } from '../origin/spaces.js';
 import type { SpaceService } from '../spaces/service.js';
 import type { StageService } from '../spaces/stage.js';
 import type { Storage } from '../store/types.js';
+import { TribuneError } from '../errors.js';
 import type { EvidenceKeeper } from './evidence.js';
-import type { EventKind, TrustEvent } from './model.js';
-import type { TrustRoles } from './roles.js';
+import type { CaseRecord, EventKind, TrustEvent } from './model.js';
+import { HourlyLimit, type TrustRoles } from './roles.js';
 import type { TdbSubmitter } from './submitter.js';
+
+const EMAIL_TRIES_PER_CASE_PER_HOUR = 20;
 
 export interface TrustContextDeps {
   storage: Storage;
@@ -32,6 +35,8 @@ export class TrustContext {
   readonly submitter: TdbSubmitter;
   private readonly webhook: boolean;
   private readonly listeners = new Set<() => void>();
+  /** Tries of an email address per case (follow, complain): nobody learns a notifier by guessing. */
+  private readonly emailTries: HourlyLimit;
 
   constructor(d: TrustContextDeps) {
     this.storage = d.storage;
@@ -42,6 +47,16 @@ export class TrustContext {
     this.evidence = d.evidence;
     this.submitter = d.submitter;
     this.webhook = d.webhook;
+    this.emailTries = new HourlyLimit(EMAIL_TRIES_PER_CASE_PER_HOUR, this.now);
+  }
+
+  /**
+   * Whether `email` is the address the case's notice gave (a logged-out notifier's credential, with
+   * the case number). At most EMAIL_TRIES_PER_CASE_PER_HOUR tries per case: RATE_LIMITED beyond.
+   */
+  emailMatches(c: CaseRecord, email: string): boolean {
+    if (!this.emailTries.take(c.id)) throw new TribuneError('RATE_LIMITED', 'too many tries for this case');
+    return !!c.notice?.email && c.notice.email.toLowerCase() === email.trim().toLowerCase();
   }
 
   readonly now = (): number => this.svc.now();

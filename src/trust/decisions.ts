@@ -10,6 +10,7 @@ import type { UserRecord } from '../store/types.js';
 import type { ActionBody, ComplaintBody } from './api-types.js';
 import { chainNext } from './chain.js';
 import type { TrustContext } from './context.js';
+import { CATEGORY_WORDS } from './model.js';
 import type {
   AccountStanding,
   CaseRecord,
@@ -23,41 +24,101 @@ import { checkAction, draftReversal, draftStatement, FITS, summary, UNDOABLE } f
 
 const DAY_MS = 86_400_000;
 
+/** Restrictions of a whole Space: their statement is addressed to its host. */
+const SPACE_WIDE: ReadonlySet<Restriction> = new Set([
+  'end-space',
+  'hide-space',
+  'label-space',
+  'geo-restrict-space',
+  'remove-replay',
+]);
+
+/** The statement with the people's names taken out of its texts (the Transparency Database's copy). */
+function redact(s: StatementRecord, names: string[]): StatementRecord {
+  if (!names.length) return s;
+  const pattern = new RegExp(
+    names
+      .sort((a, b) => b.length - a.length)
+      .map((n) => n.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))
+      .join('|'),
+    'gi',
+  );
+  const clean = (t: string | null): string | null => (t === null ? null : t.replace(pattern, '[person]'));
+  return {
+    ...s,
+    facts: clean(s.facts) as string,
+    explanation: clean(s.explanation) as string,
+    legalGround: clean(s.legalGround),
+    termsGround: clean(s.termsGround),
+    label: clean(s.label),
+  };
+}
+
 export class Decisions {
   constructor(private readonly x: TrustContext) {}
 
-  private async puidFor(caseId: string): Promise<string> {
-    const n = (await this.x.storage.statements({ caseId, limit: 1000 })).length;
-    return n === 0 ? caseId : `${caseId}-${n + 1}`;
+  /**
+   * Appends the statement to the chain. Its Transparency Database `puid` is the case id for a
+   * case's first statement and `<case>-<seq>` after (seq is unique on the chain, so two moderators
+   * acting at once never share one). `personal`: names to keep out of the database's copy.
+   */
+  private async append(draft: Parameters<typeof chainNext>[1], personal: string[]): Promise<StatementRecord> {
+    const first = (await this.x.storage.statements({ caseId: draft.caseId, limit: 1 })).length === 0;
+    const s = await this.x.storage.appendStatement((last) => {
+      const seq = (last?.seq ?? 0) + 1;
+      return chainNext(last, { ...draft, puid: first ? draft.caseId : `${draft.caseId}-${seq}` });
+    });
+    // Reversals stay on our chain; the Transparency Database takes restrictions that apply in the EU.
+    if (!s.reverses && s.territorialScope.length > 0) await this.x.submitter.enqueue(redact(s, personal));
+    return s;
   }
 
-  private async append(draft: Parameters<typeof chainNext>[1]): Promise<StatementRecord> {
-    const s = await this.x.storage.appendStatement((last) => chainNext(last, draft));
-    // Reversals are recorded on the chain; the Transparency Database takes restrictions.
-    if (!s.reverses) await this.x.submitter.enqueue(s);
-    return s;
+  /** Display names and handles of the people in a case (never sent to the Transparency Database). */
+  private async personal(c: CaseRecord): Promise<string[]> {
+    const ids = [c.affectedUserId, c.subject.userId, c.spaceHostId, c.notice?.userId].filter(
+      (x): x is string => !!x,
+    );
+    const users = ids.length ? await this.x.storage.usersByIds([...new Set(ids)]) : [];
+    return [...users.flatMap((u) => [u.displayName, u.handle]), c.notice?.name ?? ''].filter(
+      (x) => x.length >= 3,
+    );
+  }
+
+  /** One decision at a time per case (two moderators on one case act one after the other). */
+  private onCase<T>(caseId: string, fn: () => Promise<T>): Promise<T> {
+    return this.x.svc.exclusive(`case:${caseId}`, fn);
   }
 
   /** A moderator restricts: checks, applies, records the statement. Returns the statement. */
   async act(moderator: UserRecord, caseId: string, body: ActionBody): Promise<StatementRecord> {
     checkAction(body);
-    const c = await this.caseOf(caseId, moderator);
+    return this.onCase(caseId, () => this.actNow(moderator, caseId, body));
+  }
+
+  private async actNow(moderator: UserRecord, caseId: string, body: ActionBody): Promise<StatementRecord> {
+    const found = await this.caseOf(caseId, moderator);
+    let c = found;
     const fit = FITS[body.restriction];
     if (!fit.kinds.includes(c.subject.kind))
       throw new TribuneError('ACTION_NOT_APPLICABLE', `${body.restriction} does not fit a ${c.subject.kind}`);
     const space = c.subject.spaceId ? await this.x.storage.spaceById(c.subject.spaceId) : undefined;
+    // A restriction of the whole Space restricts its host (who gets the statement), whoever was reported.
+    if (SPACE_WIDE.has(body.restriction) && space) c = { ...c, affectedUserId: space.hostId };
     if (fit.live && space?.state !== 'live')
       throw new TribuneError('ACTION_NOT_APPLICABLE', 'the Space is not live');
     if (body.restriction.endsWith('-account') && !c.affectedUserId)
       throw new TribuneError('ACTION_NOT_APPLICABLE', 'no account is concerned (a logged-out clip)');
     const atMs = this.x.now();
+    const statementId = newCaseId('sor');
     // The media path first: a live restriction is in force before anything is written about it.
-    await this.apply(c, body.restriction, true, body);
+    await this.apply(c, body.restriction, true, body, atMs, undefined, statementId);
     const evidence = await this.x.storage.evidenceForCase(c.id);
+    // The facts cite the notice by its category, not its words: they may name people, and the
+    // statement goes to a public database. The notice itself stays in the case.
     const cited = [
       c.notice
-        ? `A notice (${c.source === 'trusted-flagger' ? 'trusted flagger' : 'Art. 16'}) said: ${c.notice.explanation}`
-        : 'Found by our moderators.',
+        ? `A notice (${c.source === 'trusted-flagger' ? 'from a trusted flagger' : 'under Art. 16 DSA'}) reported this content as ${CATEGORY_WORDS[c.category].toLowerCase()}.`
+        : 'Found by our moderators on their own initiative.',
       c.subject.startSec !== null
         ? `Reported range: ${c.subject.startSec.toFixed(0)}–${c.subject.endSec?.toFixed(0)} s of the programme.`
         : '',
@@ -67,8 +128,8 @@ export class Decisions {
     const draft = draftStatement({
       c,
       body,
-      statementId: newCaseId('sor'),
-      puid: await this.puidFor(c.id),
+      statementId,
+      puid: c.id,
       atMs,
       contentDate: space?.startedAt ?? space?.createdAt ?? c.createdAt,
       complaintWindowDays: this.x.config.complaintWindowDays,
@@ -76,10 +137,11 @@ export class Decisions {
     });
     let s: StatementRecord;
     try {
-      s = await this.append(draft);
+      s = await this.append(draft, await this.personal(c));
     } catch (err) {
       // No restriction without its statement: undo what can be undone, then fail.
-      if (UNDOABLE.has(body.restriction)) await this.apply(c, body.restriction, false).catch(() => undefined);
+      if (UNDOABLE.has(body.restriction))
+        await this.apply(c, body.restriction, false, body, atMs).catch(() => undefined);
       throw err;
     }
     await this.x.log(c.id, 'action', moderator.id, {
@@ -123,6 +185,15 @@ export class Decisions {
   async resolve(moderator: UserRecord, caseId: string, text: string, unfounded: boolean): Promise<void> {
     if (typeof text !== 'string' || text.trim().length < 3 || text.length > 2000)
       throw new TribuneError('ACTION_INVALID', 'say why (3-2000 characters)');
+    return this.onCase(caseId, () => this.resolveNow(moderator, caseId, text, unfounded));
+  }
+
+  private async resolveNow(
+    moderator: UserRecord,
+    caseId: string,
+    text: string,
+    unfounded: boolean,
+  ): Promise<void> {
     const c = await this.caseOf(caseId, moderator);
     const now = this.x.nowIso();
     await this.x.log(c.id, 'resolve', moderator.id, { unfounded, text });
@@ -137,7 +208,8 @@ export class Decisions {
       c.id,
       new Date(this.x.now() + this.x.config.complaintWindowDays * DAY_MS).toISOString(),
     );
-    if (unfounded && c.notice) {
+    // Counted once per notice: only when this is the case's first decision.
+    if (unfounded && c.notice && c.outcome === 'pending') {
       await this.x.log(c.id, 'unfounded', moderator.id, {});
       const key = notifierKey(c.notice.userId, c.notice.email);
       if (key) {
@@ -179,7 +251,15 @@ export class Decisions {
 
   // ------------------------------------------------------------------ applying and undoing
 
-  private async apply(c: CaseRecord, r: Restriction, on: boolean, body?: ActionBody): Promise<void> {
+  private async apply(
+    c: CaseRecord,
+    r: Restriction,
+    on: boolean,
+    body: ActionBody | undefined,
+    atMs: number,
+    original?: StatementRecord,
+    sid?: string,
+  ): Promise<void> {
     const spaceId = c.subject.spaceId;
     const userId = c.affectedUserId;
     const stage = this.x.stage;
@@ -214,7 +294,7 @@ export class Decisions {
       case 'warn-account':
       case 'suspend-account':
       case 'terminate-account':
-        return this.standing(userId as string, r, on, body);
+        return this.standing(userId as string, r, on, body, atMs, original, sid);
     }
   }
 
@@ -243,7 +323,15 @@ export class Decisions {
   }
 
   /** Art. 23: a warning is a strike; suspension for a period; termination. Undo restores `ok`. */
-  private async standing(userId: string, r: Restriction, on: boolean, body?: ActionBody): Promise<void> {
+  private async standing(
+    userId: string,
+    r: Restriction,
+    on: boolean,
+    body: ActionBody | undefined,
+    atMs: number,
+    original?: StatementRecord,
+    sid?: string,
+  ): Promise<void> {
     const now = this.x.now();
     const expiry = this.x.config.strikeExpiryDays * DAY_MS;
     const cur: AccountStanding = (await this.x.storage.accountStanding(userId)) ?? {
@@ -257,21 +345,27 @@ export class Decisions {
     const strikes = cur.strikes.filter((t) => Date.parse(t) + expiry > now);
     let next: AccountStanding;
     if (!on) {
+      // Undo this statement's own effect: its strike (stamped with the statement's time), or the
+      // suspension/termination it put in place (not one a later decision put there).
+      const mine = original && cur.statementId === original.id;
       next =
         r === 'warn-account'
-          ? { ...cur, strikes: strikes.slice(0, -1) }
-          : { ...cur, strikes, state: 'ok', until: null };
+          ? { ...cur, strikes: strikes.filter((t) => t !== original?.at) }
+          : mine
+            ? { ...cur, strikes, state: 'ok', until: null, statementId: null }
+            : { ...cur, strikes };
     } else if (r === 'warn-account') {
-      next = { ...cur, strikes: [...strikes, new Date(now).toISOString()] };
+      next = { ...cur, strikes: [...strikes, new Date(atMs).toISOString()] };
     } else if (r === 'suspend-account') {
       next = {
         ...cur,
         strikes,
         state: 'suspended',
-        until: new Date(now + (body?.durationHours ?? 24) * 3_600_000).toISOString(),
+        until: new Date(atMs + (body?.durationHours ?? 24) * 3_600_000).toISOString(),
+        statementId: sid ?? null,
       };
     } else {
-      next = { ...cur, strikes, state: 'terminated', until: null };
+      next = { ...cur, strikes, state: 'terminated', until: null, statementId: sid ?? null };
     }
     await this.x.storage.putAccountStanding({ ...next, updatedAt: new Date(now).toISOString() });
     // Suspended or terminated: off every live stage here now (their media sessions close).
@@ -287,23 +381,25 @@ export class Decisions {
     if (!c) throw new TribuneError('CASE_NOT_FOUND');
     const keyOk =
       (!!body.key && !!c.followKeyHash && sha256(body.key) === c.followKeyHash) ||
-      (typeof body.email === 'string' &&
-        !!c.notice?.email &&
-        c.notice.email.toLowerCase() === body.email.trim().toLowerCase());
+      (typeof body.email === 'string' && this.x.emailMatches(c, body.email));
     const isNotifier = keyOk || (!!user && c.notice?.userId === user.id);
-    const isAffected = !!user && c.affectedUserId === user.id;
     const now = this.x.now();
     let statementId: string | null = null;
     let by: ComplaintRecord['by'];
     if (body.statementId !== undefined) {
-      if (!isAffected)
+      const s = await this.x.storage.statementById(body.statementId);
+      // The statement's own addressee (the host, for a restriction of their whole Space).
+      if (!user || !s || s.userId !== user.id)
         throw new TribuneError(
           'COMPLAINT_NOT_ALLOWED',
           'only the affected user complains about a restriction',
         );
-      const s = await this.x.storage.statementById(body.statementId);
-      if (!s || s.caseId !== c.id || s.reverses)
+      if (s.caseId !== c.id || s.reverses)
         throw new TribuneError('COMPLAINT_NOT_ALLOWED', 'not a restriction of this case');
+      const reversed = (await this.x.storage.statements({ caseId: c.id, limit: 1000 })).some(
+        (x) => x.reverses === s.id,
+      );
+      if (reversed) throw new TribuneError('COMPLAINT_DECIDED', 'this restriction was already reversed');
       if (Date.parse(s.complaintUntil) <= now) throw new TribuneError('COMPLAINT_WINDOW_CLOSED');
       statementId = s.id;
       by = 'affected';
@@ -352,13 +448,27 @@ export class Decisions {
   ): Promise<ComplaintRecord> {
     if (typeof text !== 'string' || text.trim().length < 10 || text.length > 2000)
       throw new TribuneError('ACTION_INVALID', 'the decision gives its reasons (10-2000 characters)');
+    const first = await this.x.storage.complaintById(complaintId);
+    if (!first) throw new TribuneError('COMPLAINT_NOT_FOUND');
+    return this.onCase(first.caseId, () => this.decideNow(moderator, complaintId, uphold, text));
+  }
+
+  private async decideNow(
+    moderator: UserRecord,
+    complaintId: string,
+    uphold: boolean,
+    text: string,
+  ): Promise<ComplaintRecord> {
     const k = await this.x.storage.complaintById(complaintId);
     if (!k) throw new TribuneError('COMPLAINT_NOT_FOUND');
     if (k.state !== 'open') throw new TribuneError('COMPLAINT_DECIDED');
     const c = await this.caseOf(k.caseId, moderator);
-    // Art. 20(6): reviewed afresh, by someone other than the moderator who decided.
-    const decisions = await this.x.storage.events({ caseId: c.id, limit: 1000 });
-    const decider = decisions.filter((e) => e.kind === 'action' || e.kind === 'resolve').at(-1)?.actorId;
+    // Art. 20(6): reviewed afresh, by someone other than the moderator who took the decision
+    // complained about (the restriction's, or the last "no action").
+    const events = await this.x.storage.events({ caseId: c.id, limit: 1000 });
+    const decider = k.statementId
+      ? events.find((e) => e.kind === 'action' && e.data.statementId === k.statementId)?.actorId
+      : events.filter((e) => e.kind === 'resolve').at(-1)?.actorId;
     if (decider === moderator.id) throw new TribuneError('SAME_DECIDER');
     const now = this.x.nowIso();
     const done: ComplaintRecord = {
@@ -368,10 +478,13 @@ export class Decisions {
       decidedBy: moderator.id,
       decisionText: text.trim(),
     };
+    // Undo first: a reversal that fails leaves the complaint open to be decided again.
+    if (uphold && k.statementId) await this.reverse(moderator, c, k.statementId, text.trim());
     await this.x.storage.putComplaint(done);
     await this.x.log(c.id, 'complaint-decided', moderator.id, { complaintId: k.id, upheld: uphold });
-    if (uphold && k.statementId) await this.reverse(moderator, c, k.statementId, text.trim());
-    else if (uphold) {
+    if (uphold && k.statementId) {
+      // reverse() closed the case as reversed
+    } else if (uphold) {
       // A notifier was right that something should be done: the case goes back to the queue.
       await this.x.storage.putCase({ ...c, status: 'open', outcome: 'pending', updatedAt: now });
     } else {
@@ -395,21 +508,27 @@ export class Decisions {
   ): Promise<void> {
     const original = await this.x.storage.statementById(statementId);
     if (!original) throw new TribuneError('COMPLAINT_NOT_FOUND', 'its statement is missing');
-    if (UNDOABLE.has(original.restriction)) await this.apply(c, original.restriction, false);
+    const affected = { ...c, affectedUserId: original.userId };
+    const atMs = this.x.now();
+    if (UNDOABLE.has(original.restriction))
+      await this.apply(affected, original.restriction, false, undefined, atMs, original);
     const s = await this.append(
       draftReversal(original, {
         statementId: newCaseId('sor'),
-        puid: await this.puidFor(c.id),
-        atMs: this.x.now(),
+        puid: c.id,
+        atMs,
         reasons,
         complaintWindowDays: this.x.config.complaintWindowDays,
       }),
+      [],
     );
     await this.x.log(c.id, 'reverse', moderator.id, { statementId: s.id, reverses: original.id });
     await this.x.storage.putCase({ ...c, status: 'closed', outcome: 'reversed', updatedAt: s.at });
-    if (c.subject.spaceId && c.affectedUserId) {
-      this.x.svc.moderation.setRestriction(c.subject.spaceId, c.affectedUserId, null);
-      this.x.svc.emit('me', c.subject.spaceId, c.affectedUserId);
+    // The reversal can be complained about too: its evidence stays as long.
+    await this.x.evidence.extend(c.id, s.complaintUntil);
+    if (c.subject.spaceId && original.userId) {
+      this.x.svc.moderation.setRestriction(c.subject.spaceId, original.userId, null);
+      this.x.svc.emit('me', c.subject.spaceId, original.userId);
     }
   }
 }

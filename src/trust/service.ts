@@ -271,7 +271,12 @@ export class TrustService {
     if (!c) throw new TribuneError('CASE_NOT_FOUND');
     const byKey = !!key && !!c.followKeyHash && sha256(key) === c.followKeyHash;
     const notifier = byKey || (!!user && c.notice?.userId === user.id);
-    const affected = !!user && c.affectedUserId === user.id;
+    // Affected: the reported account, or the addressee of one of its statements (a host whose
+    // whole Space a speaker's case restricted).
+    const affected =
+      !!user &&
+      (c.affectedUserId === user.id ||
+        (await this.x.storage.statements({ caseId: c.id, limit: 1000 })).some((s) => s.userId === user.id));
     if (!notifier && !affected) throw new TribuneError('CASE_NOT_FOUND');
     return this.followView(c, notifier ? 'notifier' : 'affected', user);
   }
@@ -279,12 +284,7 @@ export class TrustService {
   /** Follow by the email address given in the notice (with the case number from the receipt). */
   async followByEmail(id: string, email: string): Promise<CaseFollowView> {
     const c = await this.x.storage.caseById(id);
-    if (
-      !c ||
-      !c.notice?.email ||
-      typeof email !== 'string' ||
-      c.notice.email.toLowerCase() !== email.trim().toLowerCase()
-    )
+    if (!c || typeof email !== 'string' || !this.x.emailMatches(c, email))
       throw new TribuneError('CASE_NOT_FOUND');
     return this.followView(c, 'notifier', null);
   }
@@ -305,6 +305,7 @@ export class TrustService {
     const canComplain = (s: StatementRecord): boolean =>
       viewer === 'affected' &&
       !!user &&
+      s.userId === user.id &&
       !s.reverses &&
       !reversed.has(s.id) &&
       Date.parse(s.complaintUntil) > now;

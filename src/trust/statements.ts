@@ -66,8 +66,8 @@ export function checkAction(b: ActionBody): void {
     if (typeof h !== 'number' || !Number.isInteger(h) || h < 1 || h > 8760)
       bad('a suspension lasts 1-8760 hours');
   } else if (b.durationHours !== undefined) {
-    const h = b.durationHours;
-    if (typeof h !== 'number' || !Number.isInteger(h) || h < 1 || h > 87_600) bad('durationHours is 1-87600');
+    // Only suspensions end by themselves; the others last until a reversal.
+    bad('durationHours is for suspend-account only');
   }
   if (b.restriction === 'geo-restrict-space') {
     const c = b.countries;
