@@ -54,6 +54,8 @@ export function trustRoutes(opts: { trust: TrustService }): FastifyPluginAsync {
       {
         bodyLimit: NOTICE_BODY_LIMIT,
         schema: {
+          // Several origins route the notice to the one running this Space (the recording is there).
+          querystring: { type: 'object', additionalProperties: false, properties: { spaceId: ID } },
           body: {
             type: 'object',
             required: ['subject', 'category', 'explanation', 'goodFaith'],

@@ -69,11 +69,14 @@ export class TrustService {
   }
 
   /**
-   * Several origins: the Space a moderator's request acts on the media of (an action on a case, a
-   * complaint decision that may reverse one), so that the cluster runs it where the Space runs.
+   * Several origins: the Space a request acts on the media or recording of (an action on a case, a
+   * complaint decision that may reverse one, a notice naming its Space in `?spaceId=` whose
+   * evidence is cut from the recording), so that the cluster runs it where the Space runs.
    */
   async spaceOfAction(method: string, url: string): Promise<string | undefined> {
     if (method !== 'POST') return undefined;
+    const n = /^\/api\/trust\/notices\?(?:.*&)?spaceId=([A-Za-z0-9_-]{1,64})(?:&|$)/.exec(url);
+    if (n) return n[1];
     const m = /^\/api\/trust\/(cases|complaints)\/([A-Za-z0-9_-]{1,64})\/(actions|decide)(?:\?|$)/.exec(url);
     if (!m) return undefined;
     let caseId = m[2];

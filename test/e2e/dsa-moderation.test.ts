@@ -141,7 +141,25 @@ describe('end to end in Chromium: report, remove, complain, reverse (DSA)', () =
 
     // Listens live from the console: the moderator's player plays both tones.
     await m1.getByRole('button', { name: 'Listen live' }).click();
-    await pressPlay(m1, 'live-player');
+    // The case page has two players (the evidence, the live Space): drive and tap the live one.
+    const live = m1.getByTestId('listen-live').getByTestId('live-player');
+    await live.waitFor();
+    const play = live.getByTestId('play-button');
+    await expect
+      .poll(
+        async () => {
+          if ((await play.getAttribute('data-playing')) !== 'true') await play.click().catch(() => undefined);
+          return live.getAttribute('data-state');
+        },
+        { timeout: 30_000, interval: 500 },
+      )
+      .toBe('playing');
+    await m1.evaluate(() => {
+      const t = window.__tribune as { media?: HTMLMediaElement };
+      t.media = document.querySelector<HTMLAudioElement>(
+        '[data-testid=listen-live] [data-testid=player-media]',
+      )!;
+    });
     await installTap(m1, 'media', TAP_FREQS);
     await waitForTones(m1, 'both speakers in the console', { present: [440, 1000], timeoutMs: 20_000 });
 

@@ -15,7 +15,8 @@ import { startPostgres, type PostgresServer } from '../support/postgres.js';
 import { startRedis, type RedisServer } from '../support/redis.js';
 import { freePort, startTribune, type TribuneHandle } from '../support/server.js';
 import { ToneGenerator } from '../support/tone.js';
-import { act, anon, grant, notice, operatorHandle, person } from '../support/trust.js';
+import type { Receipt } from '../../src/trust/api-types.js';
+import { act, anon, grant, notice, noticeBody, operatorHandle, person, raw } from '../support/trust.js';
 import { waitFor } from '../support/wait.js';
 import { NodeWhipClient } from '../support/whip-client.js';
 
@@ -85,6 +86,30 @@ describe('trust and safety across several origins', () => {
       timeoutMs: 10_000,
     });
     expect(await fetch(`${B}/metrics`).then((r) => r.text())).toMatch(/^tribune_live_spaces 0$/m);
+
+    // A listener reports the last seconds through B: the notice names its Space (?spaceId=, as the
+    // web app sends it) and runs on A, where the recording is, so the range is kept as evidence.
+    await waitFor(
+      'a few seconds recorded',
+      async () => {
+        const r = await fetch(`${A}/origin/spaces/${space.id}/audio.m3u8`);
+        return ((await r.text()).match(/#EXTINF/g) ?? []).length >= 3;
+      },
+      { timeoutMs: 20_000, intervalMs: 200 },
+    );
+    const ranged = await anon(B).request<Receipt>('POST', `/api/trust/notices?spaceId=${space.id}`, {
+      ...noticeBody({ kind: 'speaker', spaceId: space.id, userId: speakerA.id, lastSec: 10 }),
+    });
+    expect(ranged.evidence).not.toBeNull();
+    expect(ranged.evidence!.endSec).toBeGreaterThan(ranged.evidence!.startSec);
+    const full = await mod.request<{ evidence: { url: string }[] }>(
+      'GET',
+      `/api/trust/cases/${ranged.caseId}/full`,
+    );
+    expect(full.evidence).toHaveLength(1);
+    const playlist = await raw(B, full.evidence[0]!.url, { as: mod });
+    expect(playlist.status).toBe(200);
+    expect(await playlist.text()).toContain('#EXTINF');
 
     // A notice through B; the moderator removes the speaker through B: it runs on A, which closes
     // the speaker's WebRTC session (B runs no media for this Space: it could not).

@@ -19,7 +19,12 @@ const BASE = '/api/trust';
 
 /** `POST /api/trust/notices`: send a notice (Art. 16); anyone, signed in or not. */
 export const sendNotice = (body: NoticeBody): Promise<Receipt> =>
-  client.request<Receipt>('POST', `${BASE}/notices`, body);
+  // ?spaceId= lets several origins run the notice where the Space records (its evidence is there).
+  client.request<Receipt>(
+    'POST',
+    `${BASE}/notices${body.subject.spaceId ? `?spaceId=${encodeURIComponent(body.subject.spaceId)}` : ''}`,
+    body,
+  );
 
 /** `GET /api/trust/cases/:id?key=`: follow a case (the notifier by key or account, or the affected user). */
 export const getCase = (caseId: string, key?: string | null): Promise<CaseFollowView> =>
