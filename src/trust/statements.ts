@@ -6,7 +6,6 @@ import { TribuneError } from '../errors.js';
 import type { ActionBody, StatementView } from './api-types.js';
 import type { StatementDraft } from './chain.js';
 import {
-  CATEGORY_WORDS,
   EU_COUNTRIES,
   RESTRICTIONS,
   type CaseRecord,
@@ -182,13 +181,21 @@ const WORDS: Record<Restriction, string> = {
   'terminate-account': 'Your account was terminated',
 };
 
+/** The restriction in one line, with the ground it rests on (not the notice's category). */
 export function summary(
-  s: Pick<StatementRecord, 'restriction' | 'reverses' | 'endsAt' | 'countries' | 'category'>,
+  s: Pick<
+    StatementRecord,
+    'restriction' | 'reverses' | 'endsAt' | 'countries' | 'ground' | 'legalGround' | 'termsGround'
+  >,
 ): string {
   if (s.reverses) return `A decision was reversed: ${WORDS[s.restriction].toLowerCase()} — this is lifted`;
   const until = s.endsAt ? ` until ${s.endsAt.slice(0, 16).replace('T', ' ')} UTC` : '';
   const where = s.countries.length ? ` (${s.countries.join(', ')})` : '';
-  return `${WORDS[s.restriction]}${where}${until}: ${CATEGORY_WORDS[s.category]}`;
+  const why =
+    s.ground === 'DECISION_GROUND_ILLEGAL_CONTENT'
+      ? `illegal content (${s.legalGround ?? 'the law'})`
+      : `against our terms (${s.termsGround ?? 'the terms of service'})`;
+  return `${WORDS[s.restriction]}${where}${until}: ${why}`;
 }
 
 export function toStatementView(s: StatementRecord, canComplain: boolean): StatementView {

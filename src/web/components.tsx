@@ -266,6 +266,15 @@ export function formatDate(iso: string | null | undefined): string {
   return Number.isFinite(d.getTime()) ? dateFmt.format(d) : '';
 }
 
+const dayFmt = new Intl.DateTimeFormat(undefined, { day: 'numeric', month: 'long', year: 'numeric' });
+
+/** A day with its year ("29 May 2027"): deadlines months away. */
+export function formatDay(iso: string | null | undefined): string {
+  if (!iso) return '';
+  const d = new Date(iso);
+  return Number.isFinite(d.getTime()) ? dayFmt.format(d) : '';
+}
+
 /** "3 min ago", "yesterday"-ish relative times for lists. */
 export function formatAgo(iso: string | null | undefined, now = Date.now()): string {
   if (!iso) return '';

@@ -201,7 +201,10 @@ describe('end to end in Chromium: report, remove, complain, reverse (DSA)', () =
       .first()
       .waitFor();
 
-    // Another moderator (not the one who decided: Art. 20) upholds it.
+    // The moderator who decided is not offered the decision (Art. 20: another person decides)...
+    await m1.getByTestId('complaint-not-mine').waitFor({ timeout: 15_000 });
+    expect(await m1.getByRole('button', { name: 'Uphold and reverse' }).count()).toBe(0);
+    // ...another moderator upholds it.
     const m2 = await personPage(b1, mod2);
     await m2.goto(`${server.url}/moderation/cases/${caseId}`);
     const complaint = m2.getByTestId('complaint').first();

@@ -54,7 +54,8 @@ export function ActionForm({
   onDone: () => void;
 }) {
   const options = restrictionsFor(subjectKind, live);
-  const [restriction, setRestriction] = useState<Restriction | ''>(options[0] ?? '');
+  // Nothing chosen at first: a slip on Apply must not end a Space.
+  const [restriction, setRestriction] = useState<Restriction | ''>('');
   const [ground, setGround] = useState<DecisionGround>('DECISION_GROUND_INCOMPATIBLE_CONTENT');
   const [legalGround, setLegalGround] = useState('');
   const [termsGround, setTermsGround] = useState('');
@@ -70,12 +71,11 @@ export function ActionForm({
   const groundLabelId = `${id}-ground`;
 
   // The subject may have changed (a Space ended): keep the choice valid.
-  const current: Restriction | '' =
-    restriction && options.includes(restriction) ? restriction : (options[0] ?? '');
+  const current: Restriction | '' = restriction && options.includes(restriction) ? restriction : '';
 
   const submit = async (e: FormEvent): Promise<void> => {
     e.preventDefault();
-    if (!current) return;
+    if (!current) return setError('Choose a restriction.');
     const body: ActionBody = { restriction: current, ground, explanation: explanation.trim() };
     if (ground === 'DECISION_GROUND_ILLEGAL_CONTENT') {
       if (!legalGround.trim()) return setError('Give the legal ground (e.g. the law and its article).');
@@ -135,10 +135,14 @@ export function ActionForm({
               value={current}
               onChange={(e) => setRestriction(e.target.value as Restriction)}
               data-testid="restriction"
+              required
             >
+              <option value="" disabled>
+                Choose a restriction…
+              </option>
               {options.map((r) => (
                 <option key={r} value={r}>
-                  {RESTRICTION_WORDS[r]} ({r})
+                  {RESTRICTION_WORDS[r]}
                 </option>
               ))}
             </select>

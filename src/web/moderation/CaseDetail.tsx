@@ -265,7 +265,7 @@ function CaseBody({ c, reload }: { c: ModeratorCaseView; reload: () => void }) {
             <ul className="mod-list">
               {c.complaints.map((k) => (
                 <li key={k.id}>
-                  <ComplaintItem complaint={k} onDone={reload} />
+                  <ComplaintItem complaint={k} onDone={reload} mine={deciderOf(c, k) === user?.id} />
                 </li>
               ))}
             </ul>
@@ -381,7 +381,24 @@ function NotesList({ notes }: { notes: NoteView[] }) {
 
 const COMPLAINT_STATE = { open: 'Open', upheld: 'Upheld (reversed)', rejected: 'Rejected' } as const;
 
-function ComplaintItem({ complaint: k, onDone }: { complaint: ComplaintView; onDone: () => void }) {
+/** Who took the decision a complaint is about (Art. 20: someone else decides the complaint). */
+function deciderOf(c: ModeratorCaseView, k: ComplaintView): string | undefined {
+  const e = k.statementId
+    ? c.events.find((x) => x.kind === 'action' && x.data.statementId === k.statementId)
+    : c.events.filter((x) => x.kind === 'resolve').at(-1);
+  return e?.actor?.id;
+}
+
+function ComplaintItem({
+  complaint: k,
+  onDone,
+  mine,
+}: {
+  complaint: ComplaintView;
+  onDone: () => void;
+  /** The viewer took the decision complained about: another moderator decides. */
+  mine: boolean;
+}) {
   const [text, setText] = useState('');
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
@@ -419,7 +436,12 @@ function ComplaintItem({ complaint: k, onDone }: { complaint: ComplaintView; onD
           {k.decisionText}
         </p>
       )}
-      {k.state === 'open' && (
+      {k.state === 'open' && mine && (
+        <p className="muted small tight" data-testid="complaint-not-mine">
+          You took the decision this complaint is about: another moderator decides it.
+        </p>
+      )}
+      {k.state === 'open' && !mine && (
         <form className="form mod-form" onSubmit={(e) => e.preventDefault()} aria-busy={busy}>
           <Field label="Decision reasons">
             {(p) => (

@@ -5,7 +5,7 @@
  */
 import { lazy, Suspense, useCallback, useEffect, useState } from 'react';
 import { client, toApiError, type ApiError, type ListenGrant } from '../api.js';
-import { formatDate } from '../components.js';
+import { formatDay } from '../components.js';
 import { ListenSlot } from '../space/Audience.js';
 import { useAdmission } from '../space/admission.js';
 import type { EvidenceView } from './api.js';
@@ -23,7 +23,7 @@ export function EvidencePlayer({ evidence: e }: { evidence: EvidenceView }) {
           Reported range {fmtSec(markStart)}–{fmtSec(markEnd)}
         </strong>{' '}
         <span className="muted small">
-          (at {fmtSec(e.startSec)}–{fmtSec(e.endSec)} in the recording · kept until {formatDate(e.keepUntil)})
+          (at {fmtSec(e.startSec)}–{fmtSec(e.endSec)} in the recording · kept until {formatDay(e.keepUntil)})
         </span>
       </p>
       <Suspense fallback={<div className="skeleton skeleton-player" aria-label="Loading player" />}>

@@ -9,7 +9,7 @@ import { Link, useLocation } from '../router.js';
 import { useSession } from '../session.js';
 import { casePath, getTrustMe, trustErrorMessage, type TrustMe } from '../trust/api.js';
 import { ComplaintForm } from '../trust/ComplaintForm.js';
-import { OUTCOME_WORDS, STATUS_WORDS } from '../trust/format.js';
+import { OUTCOME_WORDS, statusWords } from '../trust/format.js';
 import { StatementCard } from '../trust/StatementCard.js';
 import { usePageHooks } from '../testHooks.js';
 import '../trust/trust.css';
@@ -188,8 +188,8 @@ export function DecisionsPage() {
                   Case {n.caseId}
                 </Link>
                 <span className="muted small">
-                  <time dateTime={n.createdAt}>{formatDate(n.createdAt)}</time> · {STATUS_WORDS[n.status]} ·{' '}
-                  {OUTCOME_WORDS[n.outcome]}
+                  <time dateTime={n.createdAt}>{formatDate(n.createdAt)}</time> ·{' '}
+                  {statusWords(n.status, n.outcome)} · {OUTCOME_WORDS[n.outcome]}
                 </span>
               </li>
             ))}

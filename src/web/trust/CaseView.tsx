@@ -7,7 +7,7 @@ import { spacePath } from '../api.js';
 import { Link } from '../router.js';
 import type { CaseFollowView, ComplaintView } from './api.js';
 import { ComplaintForm } from './ComplaintForm.js';
-import { categoryWords, OUTCOME_WORDS, STATUS_WORDS, subjectWords } from './format.js';
+import { categoryWords, OUTCOME_WORDS, statusWords, subjectWords } from './format.js';
 import { StatementCard } from './StatementCard.js';
 import './trust.css';
 
@@ -59,7 +59,7 @@ export function CaseView({
         <dl className="trust-facts">
           <div>
             <dt>Status</dt>
-            <dd>{STATUS_WORDS[view.status]}</dd>
+            <dd>{statusWords(view.status, view.outcome)}</dd>
           </div>
           <div>
             <dt>Outcome</dt>

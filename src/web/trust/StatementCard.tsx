@@ -4,7 +4,7 @@
  * explanation, and the ways to challenge it. Shared by the user pages and the moderation console.
  */
 import { useId, type ReactNode } from 'react';
-import { formatDate } from '../components.js';
+import { formatDate, formatDay } from '../components.js';
 import { EU_COUNTRIES, type Restriction } from '../../trust/model.js';
 import type { StatementView } from '../../trust/api-types.js';
 import { categoryWords } from './format.js';
@@ -111,7 +111,10 @@ export function StatementCard({
           <dd>
             {s.endsAt ? (
               <>
-                Until <time dateTime={s.endsAt}>{formatDate(s.endsAt)}</time>
+                Until{' '}
+                <time dateTime={s.endsAt}>
+                  {formatDate(s.endsAt)}, {new Date(s.endsAt).getFullYear()}
+                </time>
               </>
             ) : (
               'No end date (until it is reversed)'
@@ -173,20 +176,19 @@ export function StatementCard({
                 {complaintOpen ? (
                   <>
                     Complain to us, free of charge, until{' '}
-                    <time dateTime={s.complaintUntil}>{formatDate(s.complaintUntil)}</time> (Art. 20 DSA): a
+                    <time dateTime={s.complaintUntil}>{formatDay(s.complaintUntil)}</time> (Art. 20 DSA): a
                     different person reviews the decision.
                   </>
                 ) : (
                   <>
                     The time to complain to us ended on{' '}
-                    <time dateTime={s.complaintUntil}>{formatDate(s.complaintUntil)}</time>.
+                    <time dateTime={s.complaintUntil}>{formatDay(s.complaintUntil)}</time>.
                   </>
                 )}
               </li>
               <li>Ask a certified out-of-court dispute settlement body to settle it (Art. 21 DSA).</li>
               <li>Go to court: these options do not take away your right to a judicial remedy.</li>
             </ul>
-            {s.redress && <span className="block muted small trust-pre">{s.redress}</span>}
           </dd>
         </div>
       </dl>

@@ -29,6 +29,12 @@ export const STATUS_WORDS: Record<CaseStatus, string> = {
   closed: 'Closed',
 };
 
+/** The status in words, knowing whether a decision was already taken (then "open" means a complaint). */
+export function statusWords(status: CaseStatus, outcome: CaseOutcome): string {
+  if (status === 'open' && outcome !== 'pending') return 'Open again: a complaint is waiting for a moderator';
+  return STATUS_WORDS[status];
+}
+
 export const OUTCOME_WORDS: Record<CaseOutcome, string> = {
   pending: 'No decision yet',
   restricted: 'Action taken',
