@@ -274,7 +274,7 @@ export class Decisions {
       case 'hide-space':
       case 'label-space':
       case 'geo-restrict-space':
-        return this.moderateSpace(spaceId as string, r, on, body);
+        return this.moderateSpace(spaceId as string, r, on, body, original);
       case 'remove-clip': {
         if (!on) return; // deleted for good
         const clip = c.subject.clipId ? await this.x.storage.clipById(c.subject.clipId) : undefined;
@@ -303,6 +303,7 @@ export class Decisions {
     r: Restriction,
     on: boolean,
     body?: ActionBody,
+    original?: StatementRecord,
   ): Promise<void> {
     const cur: SpaceModeration = (await this.x.storage.spaceModeration(spaceId)) ?? {
       spaceId,
@@ -312,14 +313,35 @@ export class Decisions {
       updatedAt: this.x.nowIso(),
     };
     const next = { ...cur, updatedAt: this.x.nowIso() };
-    if (r === 'hide-space') next.hidden = on;
-    if (r === 'label-space') next.label = on ? (body?.label ?? null) : null;
-    if (r === 'geo-restrict-space')
-      next.blockedCountries = on ? [...new Set(body?.countries ?? [])].sort() : [];
+    if (on) {
+      if (r === 'hide-space') next.hidden = true;
+      if (r === 'label-space') next.label = body?.label ?? null;
+      if (r === 'geo-restrict-space')
+        next.blockedCountries = [...new Set([...cur.blockedCountries, ...(body?.countries ?? [])])].sort();
+    } else {
+      // Lifting one statement leaves what other statements on this Space still impose.
+      const others = await this.inForce(spaceId, r, original?.id);
+      if (r === 'hide-space') next.hidden = others.length > 0;
+      if (r === 'label-space') next.label = others.at(-1)?.label ?? null;
+      if (r === 'geo-restrict-space')
+        next.blockedCountries = [...new Set(others.flatMap((o) => o.countries))].sort();
+    }
     await this.x.storage.putSpaceModeration(next);
     this.x.svc.moderation.set(spaceId, next);
     this.x.svc.setBlockedCountries(spaceId, next.blockedCountries);
     this.x.svc.emit('space', spaceId);
+  }
+
+  /** Statements of restriction `r` on the Space still in force (not reversed), but `except`. */
+  private async inForce(spaceId: string, r: Restriction, except?: string): Promise<StatementRecord[]> {
+    const out: StatementRecord[] = [];
+    for (const c of await this.x.storage.cases({ spaceId, limit: 1000 })) {
+      const all = await this.x.storage.statements({ caseId: c.id, limit: 1000 });
+      const reversed = new Set(all.map((x) => x.reverses).filter(Boolean));
+      for (const st of all)
+        if (st.restriction === r && !st.reverses && !reversed.has(st.id) && st.id !== except) out.push(st);
+    }
+    return out.sort((a, b) => a.seq - b.seq);
   }
 
   /** Art. 23: a warning is a strike; suspension for a period; termination. Undo restores `ok`. */

@@ -99,7 +99,13 @@ describe('reversals undo what their statement did', () => {
     const listed = async (): Promise<boolean> =>
       (await anon(server.url).listSpaces('live')).spaces.some((x) => x.id === space.id);
     expect(await listed()).toBe(false);
-    await reverse({ c: space.hostClient, id: hostId, handle: space.host.handle }, hide);
+    // A second case hides it too: lifting the first leaves it hidden, lifting both shows it.
+    const r2 = await notice(anon(server.url), { kind: 'space', spaceId: space.id });
+    const hide2 = await act(mod1.c, r2.caseId, 'hide-space');
+    const host: Person = { c: space.hostClient, id: hostId, handle: space.host.handle };
+    await reverse(host, hide);
+    expect(await listed()).toBe(false);
+    await reverse(host, hide2);
     expect(await listed()).toBe(true);
     // The label (its own statement) stays until its own reversal.
     expect((await anon(server.url).request<SpaceView>('GET', `/api/spaces/${space.id}`)).label).toBe(
@@ -114,7 +120,7 @@ describe('reversals undo what their statement did', () => {
         }),
       ),
     ).toBe('COMPLAINT_DECIDED');
-    await reverse({ c: space.hostClient, id: hostId, handle: space.host.handle }, label);
+    await reverse(host, label);
     expect((await anon(server.url).request<SpaceView>('GET', `/api/spaces/${space.id}`)).label).toBeNull();
   });
 
