@@ -119,6 +119,9 @@ async function toneLevel(page: Page, what: string): Promise<number> {
       const tap = await readTap(page, from);
       for (let i = 0; i + WINDOW <= tap.length; i++) {
         const win = tap.slice(i, i + WINDOW);
+        // Only at normal speed: catching up after a stall (hls.js plays up to 1.5x) time-stretches
+        // the tone and moves its level in the bin.
+        if (win.some((x) => x.rate !== null && x.rate !== 1)) continue;
         if (median(win.map((x) => toneMargin(x, TONE_HZ))) > 20)
           return median(win.map((x) => x.db[TONE_HZ]!));
       }

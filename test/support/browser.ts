@@ -108,6 +108,8 @@ export interface TapSample {
   rms: number;
   /** media element currentTime (listener taps) */
   ct: number | null;
+  /** media element playbackRate (listener taps): hls.js plays faster to catch up after a stall */
+  rate: number | null;
 }
 
 /** The frequencies the e2e tests tap: the two speakers' tones and two reference bins between them. */
@@ -170,6 +172,7 @@ export async function installTap(page: Page, target: 'media' | 'remote', freqs: 
           db,
           rms: 10 * Math.log10(s / time.length + 1e-12),
           ct: media ? media.currentTime : null,
+          rate: media ? media.playbackRate : null,
         });
       }, 50);
       w.__tapStop = () => {
