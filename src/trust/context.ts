@@ -34,7 +34,6 @@ export class TrustContext {
   readonly evidence: EvidenceKeeper;
   readonly submitter: TdbSubmitter;
   private readonly webhook: boolean;
-  private readonly listeners = new Set<() => void>();
   /** Tries of an email address per case (follow, complain): nobody learns a notifier by guessing. */
   private readonly emailTries: HourlyLimit;
 
@@ -105,14 +104,5 @@ export class TrustContext {
         createdAt: this.nowIso(),
       })
       .catch(() => undefined);
-  }
-
-  /** The queue changed (a notice, a decision): wakes waiting console polls. */
-  onChange(fn: () => void): () => void {
-    this.listeners.add(fn);
-    return () => this.listeners.delete(fn);
-  }
-  changed(): void {
-    for (const fn of [...this.listeners]) fn();
   }
 }

@@ -177,7 +177,6 @@ export class Decisions {
       text: summary(s),
     });
     this.notifyNotifier(c, 'trust.decision');
-    this.x.changed();
     return s;
   }
 
@@ -233,7 +232,6 @@ export class Decisions {
       }
     }
     this.notifyNotifier(c, 'trust.no-action');
-    this.x.changed();
   }
 
   private notifyNotifier(c: CaseRecord, type: string): void {
@@ -458,7 +456,6 @@ export class Decisions {
       status: c.status === 'closed' ? 'open' : c.status,
       updatedAt: k.createdAt,
     });
-    this.x.changed();
     return k;
   }
 
@@ -518,7 +515,6 @@ export class Decisions {
       to: { userId: c.affectedUserId, email: null },
     });
     this.notifyNotifier(c, 'trust.complaint-decided');
-    this.x.changed();
     return done;
   }
 

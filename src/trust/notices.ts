@@ -130,7 +130,6 @@ export class Notices {
       evidence = { startSec: e.startSec, endSec: e.endSec };
     }
     this.x.notify({ type: 'trust.notice-received', caseId: c.id, to: { userId: user?.id ?? null, email } });
-    this.x.changed();
     return {
       caseId: c.id,
       receivedAt: now,

@@ -5,13 +5,15 @@
  * Notices: notices.ts. Restrictions and complaints: decisions.ts.
  */
 import { TribuneError } from '../errors.js';
-import type { UserRecord } from '../store/types.js';
+import type { SpaceRecord, UserRecord } from '../store/types.js';
+import { toUserRef } from '../spaces/service.js';
 import type {
   CaseFollowView,
   CaseSummary,
   ComplaintView,
   EventView,
   ModeratorCaseView,
+  SubjectBody,
   NoteView,
   SubjectView,
   TransparencyReport,
@@ -93,12 +95,27 @@ export class TrustService {
   private async refs(ids: (string | null | undefined)[]): Promise<Map<string, UserRefView>> {
     const wanted = [...new Set(ids.filter((i): i is string => !!i))];
     const users = wanted.length ? await this.x.storage.usersByIds(wanted) : [];
-    return new Map(users.map((u) => [u.id, { id: u.id, handle: u.handle, displayName: u.displayName }]));
+    return new Map(users.map((u) => [u.id, toUserRef(u)]));
   }
 
-  private async subjectView(c: CaseRecord, refs: Map<string, UserRefView>): Promise<SubjectView> {
-    const sp = c.subject.spaceId ? await this.x.storage.spaceById(c.subject.spaceId) : undefined;
-    const uid = c.subject.userId ?? (c.subject.kind === 'clip' ? null : null);
+  /** The Space a case is about; `memo` shares one read per Space across a list of cases. */
+  private spaceOf(id: string | null, memo?: Map<string, Promise<SpaceRecord | undefined>>) {
+    if (!id) return Promise.resolve(undefined);
+    let p = memo?.get(id);
+    if (!p) {
+      p = this.x.storage.spaceById(id);
+      memo?.set(id, p);
+    }
+    return p;
+  }
+
+  private async subjectView(
+    c: CaseRecord,
+    refs: Map<string, UserRefView>,
+    memo?: Map<string, Promise<SpaceRecord | undefined>>,
+  ): Promise<SubjectView> {
+    const sp = await this.spaceOf(c.subject.spaceId, memo);
+    const uid = c.subject.userId;
     return {
       kind: c.subject.kind,
       spaceId: c.subject.spaceId,
@@ -111,8 +128,15 @@ export class TrustService {
     };
   }
 
-  private async summaryOf(c: CaseRecord, refs: Map<string, UserRefView>): Promise<CaseSummary> {
-    const open = await this.x.storage.complaints({ caseId: c.id, state: 'open', limit: 100 });
+  /** `list`: the open-complaint counts and Space reads of a whole list, read once for it. */
+  private async summaryOf(
+    c: CaseRecord,
+    refs: Map<string, UserRefView>,
+    list?: { open: Map<string, number>; spaces: Map<string, Promise<SpaceRecord | undefined>> },
+  ): Promise<CaseSummary> {
+    const open = list
+      ? (list.open.get(c.id) ?? 0)
+      : (await this.x.storage.complaints({ caseId: c.id, state: 'open', limit: 100 })).length;
     return {
       id: c.id,
       createdAt: c.createdAt,
@@ -120,10 +144,10 @@ export class TrustService {
       priority: c.priority,
       source: c.source,
       category: c.category,
-      subject: await this.subjectView(c, refs),
+      subject: await this.subjectView(c, refs, list?.spaces),
       assignee: c.assigneeId ? (refs.get(c.assigneeId) ?? null) : null,
       outcome: c.outcome,
-      openComplaints: open.length,
+      openComplaints: open,
     };
   }
 
@@ -136,7 +160,12 @@ export class TrustService {
       (c) => !isParty(c, moderator as UserRecord),
     );
     const refs = await this.refs(cases.flatMap((c) => [c.assigneeId, c.subject.userId]));
-    return Promise.all(cases.map((c) => this.summaryOf(c, refs)));
+    // One read of the open complaints and of each Space for the whole list (it is polled).
+    const open = new Map<string, number>();
+    for (const k of await this.x.storage.complaints({ state: 'open', limit: 1000 }))
+      open.set(k.caseId, (open.get(k.caseId) ?? 0) + 1);
+    const list = { open, spaces: new Map<string, Promise<SpaceRecord | undefined>>() };
+    return Promise.all(cases.map((c) => this.summaryOf(c, refs, list)));
   }
 
   async full(moderator: UserRecord | null, id: string): Promise<ModeratorCaseView> {
@@ -195,7 +224,7 @@ export class TrustService {
 
   async openCase(
     moderator: UserRecord | null,
-    body: { subject: import('./api-types.js').SubjectBody; category: CaseRecord['category'] },
+    body: { subject: SubjectBody; category: CaseRecord['category'] },
   ): Promise<CaseSummary> {
     const m = await this.x.roles.requireModerator(moderator);
     checkSubject(body.subject);
@@ -225,7 +254,6 @@ export class TrustService {
     };
     await this.x.storage.createCase(c);
     await this.x.log(c.id, 'open', m.id, { category: c.category });
-    this.x.changed();
     return this.summaryOf(c, await this.refs([m.id, c.subject.userId]));
   }
 
@@ -247,7 +275,6 @@ export class TrustService {
     const c = await this.decisions.caseOf(id, m);
     await this.x.storage.putCase({ ...c, status: 'escalated', updatedAt: this.x.nowIso() });
     await this.x.log(id, 'escalate', m.id, {});
-    this.x.changed();
   }
 
   async note(
@@ -311,6 +338,7 @@ export class TrustService {
       s.userId === user.id &&
       !s.reverses &&
       !reversed.has(s.id) &&
+      !complaints.some((k) => k.statementId === s.id && k.state === 'open') &&
       Date.parse(s.complaintUntil) > now;
     const inactionUntil =
       viewer === 'notifier' && c.outcome === 'no-action' && c.decidedAt
@@ -338,6 +366,11 @@ export class TrustService {
     const { roles, organisation } = await this.x.roles.of(user);
     const mine = await this.x.storage.statements({ userId: user.id, limit: PAGE });
     const reversed = new Set(mine.map((s) => s.reverses).filter(Boolean));
+    // A statement with a complaint pending takes no second one (the form would only echo it).
+    const pending = new Set<string>();
+    for (const caseId of new Set(mine.map((s) => s.caseId)))
+      for (const k of await this.x.storage.complaints({ caseId, state: 'open', limit: 100 }))
+        if (k.statementId) pending.add(k.statementId);
     const now = this.x.now();
     const notices = await this.x.storage.cases({ notifierUserId: user.id, limit: 100 });
     const st = await this.x.storage.accountStanding(user.id);
@@ -349,7 +382,10 @@ export class TrustService {
       decisions: mine
         .reverse()
         .map((s) =>
-          toStatementView(s, !s.reverses && !reversed.has(s.id) && Date.parse(s.complaintUntil) > now),
+          toStatementView(
+            s,
+            !s.reverses && !reversed.has(s.id) && !pending.has(s.id) && Date.parse(s.complaintUntil) > now,
+          ),
         ),
       notices: notices.map((c) => ({
         caseId: c.id,

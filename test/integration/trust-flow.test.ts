@@ -267,6 +267,17 @@ describe('notices, cases, complaints and the report', () => {
     sent.complaints++;
     expect(k).toMatchObject({ caseId: r.caseId, statementId: s.id, by: 'affected', state: 'open' });
     expect((await full(mod2, r.caseId)).openComplaints).toBe(1);
+    // Pending: no second complaint offered, in /me and on the case page; the queue counts it once.
+    expect((await trustMe(speaker.c)).decisions.find((d) => d.id === s.id)?.canComplain).toBe(false);
+    const asAffected = await speaker.c.request<{ statements: { id: string; canComplain: boolean }[] }>(
+      'GET',
+      `/api/trust/cases/${r.caseId}`,
+    );
+    expect(asAffected.statements.find((x) => x.id === s.id)?.canComplain).toBe(false);
+    const listed = (
+      await mod2.c.request<{ id: string; openComplaints: number }[]>('GET', '/api/trust/queue?status=open')
+    ).find((x) => x.id === r.caseId);
+    expect(listed?.openComplaints).toBe(1);
 
     // Art. 20(6): not the moderator who decided.
     const same = await failure(
