@@ -126,9 +126,9 @@ describe('bad input to /api/trust', () => {
     // The rest of the service answers: the other Space's API and page, its stream, other notifiers.
     const t0 = performance.now();
     expect((await via(server.url).space(other.id)).state).toBe('live');
-    const page = await fetch(`${server.url}/spaces/${other.id}`);
+    const page = await fetch(`${server.url}/s/${other.id}`);
     console.log(`other Space's page during the flood: HTTP ${page.status}`);
-    expect(page.status).toBeLessThan(500);
+    expect(page.status).toBe(200);
     await page.arrayBuffer();
     expect((await fetch(`${server.url}/hls/spaces/${other.id}/state.json`)).status).toBe(200);
     expect(await outcome(notice({ kind: 'space', spaceId: other.id }))).toBe('ok');
@@ -163,8 +163,7 @@ describe('bad input to /api/trust', () => {
     expect(notObject.status).toBe(400);
     const form = await postRaw(server.url, 'a=b', 'application/x-www-form-urlencoded');
     console.log(`form-encoded notice: ${statusCode(form)}`);
-    expect(form.status).toBeGreaterThanOrEqual(400);
-    expect(form.status).toBeLessThan(500);
+    expect(statusCode(form)).toBe('415 UNSUPPORTED_MEDIA_TYPE');
   });
 
   it('missing Art. 16 elements and unknown values: NOTICE_INVALID (meaning) or BAD_REQUEST (shape)', async () => {
@@ -282,11 +281,12 @@ describe('bad input to /api/trust', () => {
       ),
     };
     console.log(`bad ids: ${JSON.stringify(got)}`);
-    expect(got.traversal).toMatch(/^400 BAD_REQUEST|^404 /);
+    expect(got.traversal).toBe('400 BAD_REQUEST');
+    expect(got.dotdot).toBe('404 NOT_FOUND'); // `..` is resolved before routing: no such route
     expect(got.traversalFull).toBe('400 BAD_REQUEST');
     expect(got.overLong).toBe('400 BAD_REQUEST');
     expect(got.overLongKey).toBe('400 BAD_REQUEST');
-    expect(got.evidence).toMatch(/^4\d\d /);
+    expect(got.evidence).toBe('400 BAD_REQUEST');
     expect(got.random).toBe('404 CASE_NOT_FOUND');
     // The follow-by-email and complaint routes take ids the same way.
     expect(
@@ -432,11 +432,28 @@ describe('bad input to /api/trust', () => {
       headers: { 'content-type': 'application/octet-stream' },
     });
     console.log(`verify with application/octet-stream: ${bin.status}`);
-    expect(bin.status).toBeGreaterThanOrEqual(400);
-    expect(bin.status).toBeLessThan(500);
+    expect(bin.status).toBe(415);
+    expect(((await bin.json()) as { error: { code: string } }).error.code).toBe('UNSUPPORTED_MEDIA_TYPE');
+    // An empty log (no restriction yet) is a valid export of nothing.
     const empty = await verify('');
     console.log(`verify with an empty body: ${empty.status} ${empty.code ?? ''} ok=${empty.ok}`);
-    expect(empty.status).toBeLessThan(500);
+    expect(empty).toMatchObject({ status: 200, ok: true });
+  });
+
+  it('report periods and evidence ids: REPORT_RANGE_INVALID, EVIDENCE_NOT_FOUND', async () => {
+    const code = async (p: string): Promise<string> => {
+      const res = await raw(server.url, p, { as: mod.c });
+      return `${res.status} ${((await res.json()) as { error?: { code: string } }).error?.code ?? 'ok'}`;
+    };
+    expect(await code('/api/trust/report?from=2026-02-30')).toBe('400 REPORT_RANGE_INVALID');
+    expect(await code('/api/trust/report?from=2026-06-01&to=2026-01-01')).toBe('400 REPORT_RANGE_INVALID');
+    expect(await code('/api/trust/report?from=2020-01-01&to=2026-01-01')).toBe('400 REPORT_RANGE_INVALID');
+    expect(await code('/api/trust/report.csv?from=yesterday')).toBe('400 REPORT_RANGE_INVALID');
+    expect(await code('/api/trust/report?from=2026-01-01&to=2026-02-01')).toBe('200 ok');
+    expect(await code('/api/trust/evidence/ev_abcdefghijklmnop/clip.m3u8')).toBe('404 EVIDENCE_NOT_FOUND');
+    expect(await code('/api/trust/evidence/ev_abcdefghijklmnop/..%2F..%2Fsecret')).toBe(
+      '404 EVIDENCE_NOT_FOUND',
+    );
   });
 });
 
